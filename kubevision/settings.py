@@ -1,0 +1,124 @@
+"""The one settings class of every KubeVision process.
+
+Every value comes from the environment with the prefix ``KV_``; nested groups use ``__``
+(``KV_LIMITS__MAX_UPLOAD_BYTES``). With nothing set, the embedded defaults apply: SQLite,
+a blob folder, Celery over the filesystem transport and no Redis, all under ``KV_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ExecutionProvider(str, Enum):
+    """Which ONNX Runtime execution provider the worker asks for."""
+
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+    TENSORRT = "tensorrt"
+
+
+class Limits(BaseModel):
+    """What an upload may be. Each refusal names the limit it broke."""
+
+    max_upload_bytes: int = Field(25 * 1024 * 1024, gt=0)
+    max_pixels: int = Field(50_000_000, gt=0)
+    formats: list[str] = ["JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP"]
+    max_filename_chars: int = Field(200, gt=0)
+
+    @field_validator("formats")
+    @classmethod
+    def _upper_case_formats(cls, formats: list[str]) -> list[str]:
+        return [name.strip().upper() for name in formats if name.strip()]
+
+
+class TaskSettings(BaseModel):
+    """How long and how often a task may run before it is given up."""
+
+    max_attempts: int = Field(3, ge=1, le=20)
+    time_limit_s: float = Field(120.0, gt=0)
+    # A worker renews its lease every lease_s / 3; an expired lease means the worker is gone.
+    lease_s: float = Field(30.0, gt=0)
+    # Queued tasks older than this are published again; duplicates are harmless.
+    requeue_after_s: float = Field(300.0, gt=0)
+    reaper_interval_s: float = Field(5.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """All settings of a KubeVision process, read once at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KV_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    environment: str = "development"
+    data_dir: Path = Path(".kubevision")
+    database_url: str | None = None
+    redis_url: str | None = None
+    broker_url: str | None = None
+    result_backend_url: str | None = None
+    blob_dir: Path | None = None
+    model_dir: Path | None = None
+    cache_ttl_s: int = Field(3600, gt=0)
+
+    # Knative's SinkBinding sets K_SINK; locally `kubevision up` points it at the bridge.
+    sink_url: str | None = Field(None, validation_alias=AliasChoices("K_SINK", "KV_SINK_URL"))
+    service_name: str = Field(
+        "kubevision", validation_alias=AliasChoices("K_SERVICE", "KV_SERVICE_NAME")
+    )
+    sink_timeout_s: float = Field(10.0, gt=0)
+
+    execution_provider: ExecutionProvider = ExecutionProvider.AUTO
+    require_gpu: bool = False
+    worker_concurrency: int = Field(1, ge=1)
+
+    limits: Limits = Limits()
+    task: TaskSettings = TaskSettings()
+
+    # Fault injection for the crash tests: the worker sleeps this long inside every task.
+    fault_task_delay_s: float = Field(0.0, ge=0)
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'kubevision.db'}"
+
+    @cached_property
+    def resolved_blob_dir(self) -> Path:
+        return (self.blob_dir or self.data_dir / "blobs").resolve()
+
+    @cached_property
+    def resolved_model_dir(self) -> Path:
+        return (self.model_dir or self.data_dir / "models").resolve()
+
+    @cached_property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @cached_property
+    def broker_folder(self) -> Path:
+        """Where the filesystem transport keeps its messages when no broker URL is set."""
+        return (self.data_dir / "broker").resolve()
+
+    @cached_property
+    def resolved_result_backend_url(self) -> str:
+        if self.result_backend_url:
+            return self.result_backend_url
+        if self.redis_url:
+            return self.redis_url
+        return f"db+sqlite:///{self.data_dir.resolve() / 'results.db'}"
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when the broker is the local filesystem transport (no redelivery)."""
+        return self.resolved_broker_url.startswith("filesystem")
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment; call once per process at start-up."""
+    return Settings()
