@@ -25,15 +25,12 @@ from .manifests import (
     pod_labels,
     workloads,
 )
-from .settings_contract import secret_keys, setting_variables
+from .settings_contract import PENDING_SETTINGS, secret_keys, setting_variables
 
 DOCS = REPO_ROOT / "docs" / "deploy.md"
 PROCESS_REQUESTED = "dev.kubevision.image.process.requested"
 # The contract's worker queue; KEDA must watch the queue the worker consumes.
 WORKER_QUEUE = "kubevision.process"
-# Read by the code but not (yet) fields of Settings. Each entry goes once Settings has it;
-# test_pending_settings_are_not_in_settings_yet says when.
-PENDING_SETTINGS = {"KV_WORKER_HEALTH_PORT"}
 
 Rendered = dict[str, list[Manifest]]
 
