@@ -14,7 +14,9 @@ from .manifests import REPO_ROOT
 
 
 def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("healthcheck", REPO_ROOT / "docker" / "healthcheck.py")
+    spec = importlib.util.spec_from_file_location(
+        "healthcheck", REPO_ROOT / "docker" / "healthcheck.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

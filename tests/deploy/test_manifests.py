@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from kubevision.settings import Settings
+from kubevision.settings import load_settings
 
 from .dockerfile import stages
 from .manifests import (
@@ -53,7 +53,9 @@ def _kubevision_envs(manifests: list[Manifest]) -> list[tuple[str, dict[str, str
 
 def test_trigger_filters_name_event_types_the_code_emits(overlay: str, rendered: Rendered) -> None:
     events = pytest.importorskip("kubevision.events", reason="kubevision/events.py not landed")
-    filtered = {t["spec"]["filter"]["attributes"]["type"] for t in find(rendered[overlay], "Trigger")}
+    filtered = {
+        t["spec"]["filter"]["attributes"]["type"] for t in find(rendered[overlay], "Trigger")
+    }
 
     assert filtered <= set(events.EVENT_TYPES)
 
@@ -117,7 +119,10 @@ def test_references_name_rendered_objects(overlay: str, rendered: Rendered) -> N
                 wanted.add(("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"]))
     for holder in find(manifests, "Trigger") + find(manifests, "Broker"):
         spec = holder["spec"]
-        for ref in (spec.get("subscriber", {}).get("ref"), spec["delivery"]["deadLetterSink"]["ref"]):
+        for ref in (
+            spec.get("subscriber", {}).get("ref"),
+            spec["delivery"]["deadLetterSink"]["ref"],
+        ):
             if ref:
                 wanted.add((ref["kind"], ref["name"]))
         if "broker" in spec:
@@ -144,7 +149,9 @@ def test_secret_references_match_documented_secrets(overlay: str, rendered: Rend
     for auth in find(rendered[overlay], "TriggerAuthentication"):
         used |= {(ref["name"], ref["key"]) for ref in auth["spec"]["secretTargetRef"]}
 
-    missing = {(name, key) for name, key in used if name not in keys or (key and key not in keys[name])}
+    missing = {
+        (name, key) for name, key in used if name not in keys or (key and key not in keys[name])
+    }
     assert missing == set()
 
 
@@ -180,7 +187,10 @@ def test_public_route_reaches_each_function_by_its_cluster_local_name(
 
 def test_every_setting_has_a_value_or_documented_default(rendered: Rendered) -> None:
     provided = {
-        name for overlay in rendered for _, env in _kubevision_envs(rendered[overlay]) for name in env
+        name
+        for overlay in rendered
+        for _, env in _kubevision_envs(rendered[overlay])
+        for name in env
     }
     documented = set(re.findall(r"`(K_?[A-Z_]+)`", DOCS.read_text()))
 
@@ -237,7 +247,7 @@ def test_config_values_parse_as_settings(
             for name, value in env.items():
                 if value is not None:
                     patched.setenv(name, value)
-            settings = Settings()
+            settings = load_settings()
 
         assert settings.resolved_blob_dir.as_posix() == env["KV_BLOB_DIR"], where
 
@@ -247,7 +257,9 @@ def test_config_values_parse_as_settings(
 
 def test_every_kubevision_image_is_a_dockerfile_target(overlay: str, rendered: Rendered) -> None:
     targets = set(stages())
-    images = {c["image"] for _, c in containers(rendered[overlay]) if is_kubevision_image(c["image"])}
+    images = {
+        c["image"] for _, c in containers(rendered[overlay]) if is_kubevision_image(c["image"])
+    }
 
     missing = {i for i in images if image_repository(i).removeprefix("kubevision-") not in targets}
     assert images and missing == set()
@@ -282,14 +294,17 @@ def test_probes_use_declared_container_ports(overlay: str, rendered: Rendered) -
     for workload, container in containers(rendered[overlay]):
         declared = {p["containerPort"] for p in container.get("ports", [])}
         declared |= {p["name"] for p in container.get("ports", []) if "name" in p}
-        wrong += [(name_of(workload), port) for port in _probe_ports(container) if port not in declared]
+        wrong += [
+            (name_of(workload), port) for port in _probe_ports(container) if port not in declared
+        ]
 
     assert wrong == []
 
 
 def test_http_services_have_readiness_and_liveness(overlay: str, rendered: Rendered) -> None:
     for workload, container in containers(rendered[overlay]):
-        if is_kubevision_image(container["image"]) and workload["kind"] in {"Service", "Deployment"}:
+        serves_http = workload["kind"] in {"Service", "Deployment"}
+        if is_kubevision_image(container["image"]) and serves_http:
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name_of(workload)
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name_of(workload)
 
@@ -318,8 +333,9 @@ def test_worker_probes_its_health_port(overlay: str, rendered: Rendered) -> None
     (container,) = worker["spec"]["template"]["spec"]["containers"]
     env = {v["name"]: v.get("value") for v in container["env"]}
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    probed = ports[container["readinessProbe"]["httpGet"]["port"]]
 
-    assert ports[container["readinessProbe"]["httpGet"]["port"]] == int(env["KV_WORKER_HEALTH_PORT"])
+    assert probed == int(env["KV_WORKER_HEALTH_PORT"])
 
 
 # Scaling and time limits ----------------------------------------------------------------------
@@ -346,7 +362,7 @@ def test_worker_outlives_its_longest_task(overlay: str, rendered: Rendered) -> N
     (worker,) = find(manifests, "Deployment", "worker")
     (container,) = worker["spec"]["template"]["spec"]["containers"]
     env = container_env(manifests, container, secret_keys())
-    time_limit = float(env["KV_TASK__TIME_LIMIT_S"] or Settings().task.time_limit_s)
+    time_limit = float(env.get("KV_TASK__TIME_LIMIT_S") or load_settings().task.time_limit_s)
 
     assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > time_limit
 
@@ -380,8 +396,9 @@ def test_gpu_only_where_asked(rendered: Rendered) -> None:
 def test_reaper_runs_every_minute_without_overlap(overlay: str, rendered: Rendered) -> None:
     (reap,) = find(rendered[overlay], "CronJob", "reap")
     (migrate,) = find(rendered[overlay], "Job", "migrate")
+    reap_pod = reap["spec"]["jobTemplate"]["spec"]["template"]["spec"]
 
     assert reap["spec"]["schedule"] == "* * * * *"
     assert reap["spec"]["concurrencyPolicy"] == "Forbid"
-    assert reap["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"] == ["reap"]
+    assert reap_pod["containers"][0]["args"] == ["reap"]
     assert migrate["spec"]["template"]["spec"]["containers"][0]["args"] == ["migrate"]

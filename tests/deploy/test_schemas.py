@@ -26,7 +26,9 @@ def test_crd_schemas_cover_every_custom_kind_used() -> None:
     assert CRD_KINDS <= crd_schemas().keys()
 
 
-def test_overlay_renders_every_custom_kind(overlay: str, rendered: dict[str, list[Manifest]]) -> None:
+def test_overlay_renders_every_custom_kind(
+    overlay: str, rendered: dict[str, list[Manifest]]
+) -> None:
     used = {(m["apiVersion"], m["kind"]) for m in rendered[overlay]}
     assert CRD_KINDS <= used, f"missing from {overlay}: {CRD_KINDS - used}"
 
