@@ -97,11 +97,7 @@ CMD ["worker"]
 
 # ---------------------------------------------------------------------------------------------
 FROM ${CUDA_IMAGE} AS gpu-base
-ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PATH=/opt/venv/bin:$PATH
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/venv/bin:$PATH
 # Ubuntu's point releases replace package versions, so a pinned version would break the build;
 # the base image tag is what pins this layer.
 # hadolint ignore=DL3008
@@ -116,9 +112,9 @@ RUN python3 -m venv /opt/venv
 COPY . /src
 # onnxruntime (CPU) is a base dependency and onnxruntime-gpu ships the same `onnxruntime`
 # package: installed together, whichever came last wins. Remove both, keep only the GPU build.
-RUN pip install "/src[gpu]" \
+RUN pip install --no-cache-dir "/src[gpu]" \
     && pip uninstall -y onnxruntime onnxruntime-gpu \
-    && pip install --no-deps "onnxruntime-gpu==${ORT_GPU_VERSION}"
+    && pip install --no-cache-dir --no-deps "onnxruntime-gpu==${ORT_GPU_VERSION}"
 
 FROM gpu-base AS worker-gpu
 RUN groupadd --system --gid 10001 kubevision \
