@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     )
 
     environment: str = "development"
+    log_level: str = "INFO"
     data_dir: Path = Path(".kubevision")
     database_url: str | None = None
     redis_url: str | None = None
@@ -73,10 +74,13 @@ class Settings(BaseSettings):
         "kubevision", validation_alias=AliasChoices("K_SERVICE", "KV_SERVICE_NAME")
     )
     sink_timeout_s: float = Field(10.0, gt=0)
+    # Knative tells a container its port in PORT.
+    port: int = Field(8080, ge=1, le=65535, validation_alias=AliasChoices("PORT", "KV_PORT"))
 
     execution_provider: ExecutionProvider = ExecutionProvider.AUTO
     require_gpu: bool = False
     worker_concurrency: int = Field(1, ge=1)
+    worker_health_port: int = Field(8090, ge=0, le=65535)
 
     limits: Limits = Limits()
     task: TaskSettings = TaskSettings()
