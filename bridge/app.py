@@ -7,12 +7,13 @@ confirmed the message, 4xx for an event that can never succeed (the Broker must 
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 from cloudevents.core.exceptions import BaseCloudEventException, CloudEventValidationError
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from kombu.exceptions import OperationalError
 from sqlalchemy import insert, select
@@ -27,6 +28,7 @@ from kubevision.errors import ApiError, error_responses
 from kubevision.events import PROCESS_REQUESTED
 from kubevision.queue import publish_process
 from kubevision.service import create_service, get_context
+from kubevision.settings import Settings
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["bridge"])
@@ -34,7 +36,29 @@ router = APIRouter(tags=["bridge"])
 _MAX_EVENT_BYTES = 64 * 1024
 
 
+REQUIRED_ATTRIBUTES = ("id", "source", "type", "specversion")
+
+
+def _missing_required(headers: dict[str, str], body: bytes) -> list[str]:
+    """Required attributes absent from the message. The SDK would invent an `id` for a
+    missing one, which would defeat de-duplication, so the bridge checks before parsing."""
+    if any(key.startswith("ce-") for key in headers):
+        return [name for name in REQUIRED_ATTRIBUTES if not headers.get(f"ce-{name}")]
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        return list(REQUIRED_ATTRIBUTES)
+    if not isinstance(envelope, dict):
+        return list(REQUIRED_ATTRIBUTES)
+    return [name for name in REQUIRED_ATTRIBUTES if not envelope.get(name)]
+
+
 def _parse(headers: dict[str, str], body: bytes) -> Any:
+    missing = _missing_required(headers, body)
+    if missing:
+        raise ApiError(400, "invalid_event",
+                       f"The CloudEvent lacks required attributes: {', '.join(missing)}.",
+                       {"missing_attributes": missing})
     try:
         return from_http_event(HTTPMessage(headers=headers, body=body))
     except CloudEventValidationError as exc:
@@ -124,4 +148,8 @@ async def receive_event(request: Request) -> JSONResponse:
     return await run_in_threadpool(handle_event, get_context(request), headers, body)
 
 
-app = create_service("KubeVision bridge", [router], check_broker=True)
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service("KubeVision bridge", [router], settings=settings, check_broker=True)
+
+
+app = create_app()

@@ -35,18 +35,20 @@ class ApiError(Exception):
     """An error with its HTTP status, stable code and human sentence."""
 
     def __init__(
-        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
+        self, status: int, code: str, message: str, details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details or {}
+        self.headers = headers
 
     def to_response(self) -> JSONResponse:
         body = ErrorResponse(error=ErrorBody(code=self.code, message=self.message,
                                              details=self.details))
-        return JSONResponse(body.model_dump(), status_code=self.status)
+        return JSONResponse(body.model_dump(), status_code=self.status, headers=self.headers)
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -82,5 +82,5 @@ def publish_process(app: Celery, task_id: str, countdown: float | None = None) -
         PROCESS_TASK, args=[task_id], task_id=task_id, queue=QUEUE, routing_key=QUEUE,
         countdown=countdown,
         retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2,
-                                  "interval_step": 0.5, "timeout": 5},
+                                  "interval_step": 0.5, "interval_max": 1},
     )

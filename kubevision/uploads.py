@@ -26,8 +26,9 @@ class ReceivedFile:
 
 
 def _too_large(limit: int) -> ApiError:
+    # Closing the connection stops the client from sending the rest of a body we will not read.
     return ApiError(413, "file_too_large", f"The file is larger than the limit of {limit} bytes.",
-                    {"max_upload_bytes": limit})
+                    {"max_upload_bytes": limit}, headers={"Connection": "close"})
 
 
 class _FilePart:

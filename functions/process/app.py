@@ -7,7 +7,7 @@ import json
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Body, Header, Path, Request
+from fastapi import APIRouter, FastAPI, Body, Header, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Row
@@ -27,6 +27,7 @@ from kubevision.inference.tasks import TASK_NAMES
 from kubevision.presenters import task_links
 from kubevision.schemas import ProcessAccepted
 from kubevision.service import create_service, get_context
+from kubevision.settings import Settings
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["process"])
@@ -134,4 +135,8 @@ def _announce(context: AppContext, task: Row[Any]) -> None:
                 event.get_id())
 
 
-app = create_service("KubeVision process", [router])
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service("KubeVision process", [router], settings=settings)
+
+
+app = create_app()

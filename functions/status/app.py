@@ -6,7 +6,7 @@ import binascii
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Header, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Row
 
@@ -18,6 +18,7 @@ from kubevision.errors import ApiError, error_responses
 from kubevision.presenters import image_public, task_public, task_summary
 from kubevision.schemas import ImagePage, ImageStatus, StatusPublic, TaskPublic
 from kubevision.service import create_service, get_context
+from kubevision.settings import Settings
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["status"])
@@ -120,4 +121,8 @@ def read_task(request: Request, task_id: str = Path(max_length=64)) -> TaskPubli
         return task_public(connection, task)
 
 
-app = create_service("KubeVision status", [router])
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service("KubeVision status", [router], settings=settings)
+
+
+app = create_app()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Row
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +18,7 @@ from kubevision.imaging import clean_filename, inspect_image
 from kubevision.presenters import image_public
 from kubevision.schemas import ImagePublic
 from kubevision.service import create_service, get_context
+from kubevision.settings import Settings
 from kubevision.uploads import FILE_FIELD, ReceivedFile, read_upload
 
 logger = logging.getLogger(__name__)
@@ -83,4 +84,8 @@ def store_upload(context: AppContext, received: ReceivedFile) -> tuple[Row[Any],
     return row, created
 
 
-app = create_service("KubeVision upload", [router])
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service("KubeVision upload", [router], settings=settings)
+
+
+app = create_app()
