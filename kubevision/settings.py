@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     require_gpu: bool = False
     worker_concurrency: int = Field(1, ge=1)
     worker_health_port: int = Field(8090, ge=0, le=65535)
+    # Models loaded when a worker starts; others load on first use. Empty means all.
+    worker_models: list[str] = []
 
     limits: Limits = Limits()
     task: TaskSettings = TaskSettings()

@@ -55,7 +55,7 @@ def run_worker(settings: Settings) -> None:
     app, worker = create_worker_app(settings)
     if settings.worker_health_port:
         serve_health(settings.worker_health_port, lambda: readiness(worker))
-    worker.warm_up(list(TASK_NAMES))
+    worker.warm_up(settings.worker_models or list(TASK_NAMES))
     reaper = ReaperThread(worker.context, app, settings.task.reaper_interval_s)
     reaper.start()
 
