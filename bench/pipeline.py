@@ -22,10 +22,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import numpy as np
@@ -38,11 +39,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kubevision.inference.normalize import to_upright_rgb  # noqa: E402
 from kubevision.inference.registry import ModelSet  # noqa: E402
-from kubevision.local import LocalSystem, plan, start  # noqa: E402
 from kubevision.modelstore.store import ModelStore  # noqa: E402
+
+from kubevision.local import LocalSystem, plan, start  # noqa: E402
 from kubevision.settings import Settings  # noqa: E402
 
-PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "motorcycle_left", "cat", "immunohistochemistry")
+PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "motorcycle_left", "cat",
+          "immunohistochemistry")
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 
 
@@ -174,7 +177,7 @@ def bare_server(port: int) -> Iterator[str]:
 def upload_load(system: LocalSystem, requests: int) -> dict[str, float]:
     """The upload endpoint and a bare body-reading endpoint under the same load."""
     bodies = distinct_photos(requests, fmt="JPEG")
-    bodies = [b for b in bodies]
+    bodies = list(bodies)
     sizes = [len(b) for b in bodies]
     ours, ours_rps = asyncio.run(_hammer(f"{system.plan.url('gateway')}/upload", bodies, 32, True))
     with bare_server(system.plan.ports["gateway"] + 20) as url:

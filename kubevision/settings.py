@@ -7,7 +7,7 @@ a blob folder, Celery over the filesystem transport and no Redis, all under ``KV
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class ExecutionProvider(str, Enum):
+class ExecutionProvider(StrEnum):
     """Which ONNX Runtime execution provider the worker asks for."""
 
     AUTO = "auto"
