@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from kubevision.modelstore.cli import app as models_app
 from kubevision.settings import load_settings
 
 app = typer.Typer(help="KubeVision: upload images, run ONNX models on them, follow the results.",
@@ -139,12 +140,4 @@ def submit(
     sys.exit(1 if failures else 0)
 
 
-def _mount_models() -> None:
-    try:
-        from kubevision.modelstore.cli import app as models_app
-    except ImportError:
-        return
-    app.add_typer(models_app, name="models", help="Build and list the ONNX model store.")
-
-
-_mount_models()
+app.add_typer(models_app, name="models", help="Build and list the ONNX model store.")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import secrets
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from kubevision.context import AppContext
 from kubevision.db.migrate import upgrade_database
 from kubevision.local import LocalSystem, plan, start
 from kubevision.settings import Settings
-from tests.support import free_port, free_port_block, purge_queue
+from tests.support.store import built_store
+from tests.support.system import free_port, free_port_block, purge_queue
 
 BACKEND = os.environ.get("KV_TEST_BACKEND", "embedded")
 POSTGRES_URL = os.environ.get("KV_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
@@ -38,11 +40,9 @@ def pytest_report_header() -> str:
 
 
 @pytest.fixture(scope="session")
-def model_dir() -> Path:
-    """The built model store; `scripts/install` builds it (KV_MODEL_DIR may point elsewhere)."""
-    configured = os.environ.get("KV_MODEL_DIR")
-    path = Path(configured) if configured else Path(".kubevision/models")
-    return path.resolve()
+def model_dir(pytestconfig: pytest.Config) -> Path:
+    """The built model store (`scripts/install` builds it; built here when missing)."""
+    return built_store(pytestconfig).directory
 
 
 @pytest.fixture(scope="session")
@@ -61,8 +61,11 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     redis_db = 1 + secrets.randbelow(14)
+    # Every system of the session shares the database and queue, so it shares the blob
+    # store too, as the services of one cluster do.
     urls = {"database_url": f"{POSTGRES_URL}/{name}", "redis_url": f"{REDIS_URL}/{redis_db}",
-            "broker_url": AMQP_URL}
+            "broker_url": AMQP_URL,
+            "blob_dir": str(tmp_path_factory.mktemp("kv-shared-blobs"))}
     purge_queue(urls["broker_url"])
     yield urls
 
@@ -131,35 +134,48 @@ def port() -> int:
     return free_port()
 
 
-@pytest.fixture(scope="session")
+def launch_system(base_dir: Path, service_urls: dict[str, str], model_dir: Path,
+                  split: bool = False, **overrides: str) -> LocalSystem:
+    """Start a whole local system (functions, bridge, worker as processes) and wait for it."""
+    data_dir = Path(tempfile.mkdtemp(dir=base_dir))
+    system_settings = make_settings(data_dir, service_urls, model_dir)
+    system_plan = plan("127.0.0.1", free_port_block(6), split, free_port())
+    extra_env = {f"KV_{key.upper()}": value for key, value in overrides.items()}
+    system = start(system_settings, system_plan, log_dir=data_dir / "logs", extra_env=extra_env)
+    try:
+        system.wait_ready(timeout_s=120)
+    except (TimeoutError, RuntimeError) as exc:
+        system.stop()
+        logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}"
+                         for p in sorted((data_dir / "logs").glob("*.log")))
+        raise AssertionError(f"system did not start: {exc}\n{logs}") from exc
+    return system
+
+
+@pytest.fixture()
 def system_factory(
-    tmp_path_factory: pytest.TempPathFactory, service_urls: dict[str, str], model_dir: Path,
+    tmp_path: Path, service_urls: dict[str, str], model_dir: Path,
 ) -> Iterator[Callable[..., LocalSystem]]:
-    """Starts whole local systems (functions, bridge, worker as processes) and stops them."""
+    """Starts systems for one test and stops them when it ends.
+
+    On the services back end all systems share one database and queue, so a system left
+    running would take other tests' tasks."""
     started: list[LocalSystem] = []
 
     def start_system(split: bool = False, **overrides: str) -> LocalSystem:
-        data_dir = tmp_path_factory.mktemp("kv-system")
-        system_settings = make_settings(data_dir, service_urls, model_dir)
-        system_plan = plan("127.0.0.1", free_port_block(6), split, free_port())
-        extra_env = {f"KV_{key.upper()}": value for key, value in overrides.items()}
-        system = start(system_settings, system_plan, log_dir=data_dir / "logs",
-                       extra_env=extra_env)
-        started.append(system)
-        try:
-            system.wait_ready(timeout_s=120)
-        except (TimeoutError, RuntimeError) as exc:
-            logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}"
-                             for p in sorted((data_dir / "logs").glob("*.log")))
-            raise AssertionError(f"system did not start: {exc}\n{logs}") from exc
-        return system
+        started.append(launch_system(tmp_path, service_urls, model_dir, split, **overrides))
+        return started[-1]
 
     yield start_system
-    for system in started:
-        system.stop()
+    for running in started:
+        running.stop()
 
 
 @pytest.fixture(scope="session")
-def system(system_factory: Callable[..., LocalSystem]) -> LocalSystem:
+def system(
+    tmp_path_factory: pytest.TempPathFactory, service_urls: dict[str, str], model_dir: Path,
+) -> Iterator[LocalSystem]:
     """One combined-mode system shared by the end-to-end tests."""
-    return system_factory()
+    shared = launch_system(tmp_path_factory.mktemp("kv-system"), service_urls, model_dir)
+    yield shared
+    shared.stop()

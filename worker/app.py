@@ -6,13 +6,16 @@ Run it with ``kubevision worker``.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from celery import Celery, Task
 from celery.exceptions import Reject
+from kubevision.inference.errors import InferenceError
 from kubevision.inference.tasks import TASK_NAMES
 
 from kubevision.logs import configure_logging
+from kubevision.modelstore.errors import ModelStoreError
 from kubevision.queue import PROCESS_TASK, QUEUE, create_celery, publish_process
 from kubevision.reaper import ReaperThread
 from kubevision.settings import Settings
@@ -45,8 +48,17 @@ def create_worker_app(settings: Settings) -> tuple[Celery, ProcessingWorker]:
 
 def readiness(worker: ProcessingWorker) -> dict[str, str]:
     checks = worker.context.check_ready(broker=True)
-    checks["models"] = worker.models.readiness()
+    if worker.startup_error is not None:
+        checks["models"] = f"error: {worker.startup_error}"
+    else:
+        checks["models"] = worker.models.readiness()
     return checks
+
+
+def describe(worker: ProcessingWorker) -> dict[str, object]:
+    """What /readyz reports beside the checks: the provider in use and the loaded models."""
+    return {"worker": worker.name, "provider": worker.models.provider,
+            "models": worker.models.describe()}
 
 
 def run_worker(settings: Settings) -> None:
@@ -54,8 +66,16 @@ def run_worker(settings: Settings) -> None:
     configure_logging(settings.log_level)
     app, worker = create_worker_app(settings)
     if settings.worker_health_port:
-        serve_health(settings.worker_health_port, lambda: readiness(worker))
-    worker.warm_up(settings.worker_models or list(TASK_NAMES))
+        serve_health(settings.worker_health_port, lambda: readiness(worker),
+                     lambda: describe(worker))
+    try:
+        worker.warm_up(settings.worker_models or list(TASK_NAMES))
+    except (InferenceError, ModelStoreError) as exc:
+        # Stay up and say why on /readyz: a GPU worker must not quietly run on CPU, and a
+        # worker without its models must not take work.
+        worker.startup_error = str(exc)
+        logger.error("worker %s not ready: %s", worker.name, exc)
+        threading.Event().wait()
     reaper = ReaperThread(worker.context, app, settings.task.reaper_interval_s)
     reaper.start()
 

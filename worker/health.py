@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 logger = logging.getLogger(__name__)
 
 
-def serve_health(port: int, readiness: Callable[[], dict[str, str]]) -> ThreadingHTTPServer:
+def serve_health(port: int, readiness: Callable[[], dict[str, str]],
+                 describe: Callable[[], dict[str, object]]) -> ThreadingHTTPServer:
     """Start answering /healthz and /readyz on the port; returns the running server."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -25,7 +26,8 @@ def serve_health(port: int, readiness: Callable[[], dict[str, str]]) -> Threadin
                 checks = readiness()
                 ready = all(value == "ok" for value in checks.values())
                 self._answer(200 if ready else 503,
-                             {"status": "ready" if ready else "not_ready", "checks": checks})
+                             {"status": "ready" if ready else "not_ready", "checks": checks,
+                              **describe()})
             else:
                 self._answer(404, {"error": {"code": "not_found", "message": self.path}})
 

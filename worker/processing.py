@@ -82,6 +82,7 @@ class ProcessingWorker:
         self.context = AppContext.create(settings)
         self.models = ModelSet(ModelStore(settings.resolved_model_dir), settings)
         self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.startup_error: str | None = None
 
     def warm_up(self, tasks: list[str]) -> None:
         """Load the models now, so the first task does not pay for it."""

@@ -160,6 +160,7 @@ def claim_task(
     """Take the task for this worker if it is queued or its last worker's lease ran out."""
     now = utcnow()
     token = new_id()
+    previous = get_task(connection, task_id)
     claimable = and_(
         tasks.c.id == task_id,
         tasks.c.attempts < tasks.c.max_attempts,
@@ -178,7 +179,10 @@ def claim_task(
         return None
 
     row = get_task(connection, task_id)
-    assert row is not None
+    assert row is not None and previous is not None
+    if previous.state == "processing":
+        # A redelivered message reached us before the reaper noticed the dead worker.
+        _record_lost(connection, previous, now)
     connection.execute(insert(task_attempts).values(
         task_id=task_id, number=row.attempts, worker=worker, started_at=now,
     ))
@@ -275,8 +279,6 @@ def release_expired(connection: Connection, task: Row[Any], now: datetime) -> st
     final = task.attempts >= task.max_attempts
     state = "failed" if final else "queued"
     values: dict[str, Any] = {"state": state, "lease_token": None, "lease_expires_at": None}
-    error = {"code": "worker_lost",
-             "message": f"worker {task.worker} stopped renewing its lease"}
     if final:
         values.update(finished_at=now, dedupe_key=None, error={
             "code": "attempts_exhausted",
@@ -287,12 +289,20 @@ def release_expired(connection: Connection, task: Row[Any], now: datetime) -> st
     )
     if changed.rowcount != 1:
         return None
+    _record_lost(connection, task, now, state=state)
+    return state
+
+
+def _record_lost(
+    connection: Connection, task: Row[Any], now: datetime, state: str = "queued"
+) -> None:
+    """Close the attempt of a worker that stopped renewing its lease, in the log and history."""
+    message = f"worker {task.worker} stopped renewing its lease"
     connection.execute(
         update(task_attempts)
         .where(task_attempts.c.task_id == task.id, task_attempts.c.number == task.attempts)
-        .values(ended_at=now, outcome="lost", error=error["message"])
+        .values(ended_at=now, outcome="lost", error=message)
     )
     set_image_status(connection, task.image_id, state, task.id)
     record_status(connection, image_id=task.image_id, task_id=task.id, state=state,
-                  detail=error)
-    return state
+                  detail={"code": "worker_lost", "message": message})

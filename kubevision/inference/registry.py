@@ -13,13 +13,13 @@ from kubevision.inference.classify import Classifier
 from kubevision.inference.errors import UnknownTaskError
 from kubevision.inference.normalize import to_upright_rgb
 from kubevision.inference.results import TaskOptions, TaskResult
+from kubevision.inference.tasks import TASK_NAMES
 from kubevision.inference.session import LoadedModel, choose_providers, open_model
 from kubevision.modelstore import ModelStore
 from kubevision.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-TASK_NAMES = ("classify", "detect", "faces", "ocr")
 
 
 class TaskModel(Protocol):
@@ -78,6 +78,18 @@ class ModelSet:
                 self.settings.execution_provider, self.settings.require_gpu
             ),
         }
+
+    @property
+    def provider(self) -> str:
+        """The execution provider the loaded models run on (the first one's, if they differ)."""
+        providers = sorted({model.provider for model in self._sessions.values()})
+        return providers[0] if providers else "none"
+
+    def readiness(self) -> str:
+        """"ok" once models are loaded on the providers the settings demand, else why not."""
+        if not self._sessions:
+            return "error: no model loaded yet"
+        return "ok"
 
     def _model_for(self, task: str) -> TaskModel:
         if task not in self._factories:

@@ -15,7 +15,7 @@ from kubevision.context import AppContext
 from kubevision.db.schema import tasks
 from kubevision.events import PROCESS_REQUESTED
 from kubevision.settings import Settings
-from tests.support import clear_queue, make_task, queued_messages
+from tests.support.system import clear_queue, make_task, queued_messages
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from kubevision.local import LocalSystem
-from tests.support import upload, wait_for_task
+from tests.support.system import upload, wait_for_task
 
 CAT_CLASSES = {"tabby", "tiger cat", "Egyptian cat"}
 
@@ -86,3 +86,4 @@ def test_worker_reports_provider_in_readiness(system: LocalSystem) -> None:
 
     assert response.status_code == 200
     assert response.json()["checks"]["models"] == "ok"
+    assert response.json()["provider"] == "CPUExecutionProvider"

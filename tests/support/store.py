@@ -12,11 +12,11 @@ from kubevision.modelstore.build import build_models
 
 
 def model_dir(config: pytest.Config) -> Path:
-    """``KV_MODEL_DIR`` when set, else a folder in pytest's cache."""
+    """``KV_MODEL_DIR`` when set, else the store `scripts/install` builds."""
     configured = os.environ.get("KV_MODEL_DIR")
     if configured:
-        return Path(configured)
-    return Path(config.cache.mkdir("kubevision-models")) if config.cache else Path(".models")
+        return Path(configured).resolve()
+    return (config.rootpath / ".kubevision" / "models").resolve()
 
 
 def built_store(config: pytest.Config) -> ModelStore:

@@ -10,7 +10,7 @@ import httpx
 from kubevision.context import AppContext
 from kubevision.events import PROCESS_REQUESTED, EventSender, make_event
 from kubevision.local import LocalSystem
-from tests.support import make_task, upload, wait_for_task
+from tests.support.system import make_task, upload, wait_for_task
 
 
 def _announce(system: LocalSystem, image_id: str, task_id: str) -> None:
