@@ -6,7 +6,7 @@ This is what `kubevision up` serves locally; in a cluster each function is its o
 from __future__ import annotations
 
 from functions.process.app import router as process_router
-from functions.status.app import router as status_router
+from functions.status.app import routers as status_routers
 from functions.upload.app import router as upload_router
 from fastapi import FastAPI
 
@@ -15,7 +15,7 @@ from kubevision.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service("KubeVision", [upload_router, process_router, status_router],
+    return create_service("KubeVision", [upload_router, process_router, *status_routers],
                           settings=settings)
 
 
