@@ -51,17 +51,18 @@ export class Uploader {
       return;
     }
     progress.value = 100;
-    message.replaceChildren(
-      "Uploaded. ", el("a", { href: `#/image/${image.id}`, text: "View" }));
     this.onUploaded(image);
+    const view = el("a", { href: `#/image/${image.id}`, text: "View" });
+    message.replaceChildren("Uploaded. ", view);
 
     const tasks = this.chosenTasks();
     if (tasks.length === 0) return;
     try {
       const accepted = await postJson(`/process/${encodeURIComponent(image.id)}`, { tasks });
-      message.prepend(accepted.created ? "Queued. " : "Already processed. ");
+      const words = accepted.created ? "Uploaded and queued. " : "Uploaded; already processed. ";
+      message.replaceChildren(words, view);
     } catch (error) {
-      message.prepend(`Not queued: ${describeError(error)} `);
+      message.replaceChildren(`Uploaded, not queued: ${describeError(error)} `, view);
       row.classList.add("refused");
     }
   }
