@@ -34,7 +34,7 @@ export class Overlay {
         "vector-effect": "non-scaling-stroke",
       }));
       for (const [x, y] of points(shape.keypoints)) {
-        group.append(svg("circle", { cx: x, cy: y, r: fontSize / 5, class: "keypoint" }));
+        group.append(svg("circle", { cx: x, cy: y, r: fontSize / 3, class: "keypoint" }));
       }
       if (shape.label) {
         const text = svg("text", {

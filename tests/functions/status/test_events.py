@@ -56,7 +56,7 @@ def _process(context: AppContext, task_id: str) -> None:
 
 
 def _changes_of(stream: EventStream, task_id: str, count: int) -> list[dict[str, object]]:
-    changes = []
+    changes: list[dict[str, object]] = []
     while len(changes) < count:
         event = stream.next_of("status")
         change = json.loads(event.data)

@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from kubevision.local import LocalSystem
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path("test-artifacts")
@@ -29,23 +28,23 @@ LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgro
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[playwright_api.Browser]:
+def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists() or shutil.which("chromium") is None:
         pytest.fail("Chromium is missing; run scripts/browser-deps")
-    with playwright_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         yield launched
         launched.close()
 
 
 @pytest.fixture()
-def page(browser: playwright_api.Browser, request: pytest.FixtureRequest
-         ) -> Iterator[playwright_api.Page]:
+def page(browser: Browser, request: pytest.FixtureRequest
+         ) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     opened = context.new_page()
     problems: list[str] = []
 
-    def on_console(message: playwright_api.ConsoleMessage) -> None:
+    def on_console(message: ConsoleMessage) -> None:
         # The browser logs every 4xx answer; a refused upload is one the test asks for.
         refusal = message.location.get("url", "").endswith("/upload") and "status of 415" in \
             message.text and request.node.get_closest_marker("refusal") is not None
@@ -59,18 +58,17 @@ def page(browser: playwright_api.Browser, request: pytest.FixtureRequest
     assert problems == [], f"console errors in {request.node.name}: {problems}"
 
 
-def _screenshot(page: playwright_api.Page, name: str) -> None:
+def _screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_photo_uploaded_in_the_page_reaches_done_live_with_results(
-    system: LocalSystem, page: playwright_api.Page, chelsea_png: bytes, tmp_path: Path
+    system: LocalSystem, page: Page, chelsea_png: bytes, tmp_path: Path
 ) -> None:
     photo = tmp_path / "chelsea.png"
     photo.write_bytes(chelsea_png)
     page.goto(system.plan.url("gateway"))
-    expect = playwright_api.expect
     expect(page.locator("#live")).to_have_text("Live")
     for box in page.locator("#upload-form input[name=task]").all():
         box.set_checked(box.get_attribute("value") in TASKS)
@@ -99,7 +97,7 @@ def test_photo_uploaded_in_the_page_reaches_done_live_with_results(
     _screenshot(page, "image-view-phone")
 
 
-def _expect_boxes_match_their_list(page: playwright_api.Page) -> None:
+def _expect_boxes_match_their_list(page: Page) -> None:
     """Every region with a box is drawn and listed; hovering a list entry lights its box."""
     task_id = page.evaluate("fetch(location.hash.replace('#/image/', '/status/'))"
                             ".then(r => r.json()).then(s => s.latest_task.id)")
@@ -107,17 +105,17 @@ def _expect_boxes_match_their_list(page: playwright_api.Page) -> None:
     boxed = [(name, item) for name, result in task["results"].items()
              for item in result["items"] if item.get("box")]
     shapes = page.locator("#overlay .shape")
-    playwright_api.expect(shapes).to_have_count(len(boxed))
+    expect(shapes).to_have_count(len(boxed))
     if not boxed:
         return
     entry = page.locator(".linked-entry").first
     entry.hover()
-    playwright_api.expect(page.locator("#overlay .shape.active")).to_have_count(1)
+    expect(page.locator("#overlay .shape.active")).to_have_count(1)
 
 
 @pytest.mark.refusal
 def test_refused_file_shows_the_reason_next_to_it(
-    system: LocalSystem, page: playwright_api.Page, tmp_path: Path
+    system: LocalSystem, page: Page, tmp_path: Path
 ) -> None:
     note = tmp_path / "notes.txt"
     note.write_text("this is not an image\n")
@@ -126,6 +124,6 @@ def test_refused_file_shows_the_reason_next_to_it(
     page.set_input_files("#file-input", str(note))
 
     row = page.locator("#uploads li", has_text="notes.txt")
-    playwright_api.expect(row).to_contain_text("Not an image", timeout=15_000)
-    playwright_api.expect(row).to_have_class(re.compile("refused"))
+    expect(row).to_contain_text("Not an image", timeout=15_000)
+    expect(row).to_have_class(re.compile("refused"))
     _screenshot(page, "upload-refused")
