@@ -8,14 +8,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from functions.process.app import router as process_router
-from functions.status.app import router as status_router
+from functions.status.app import routers as status_routers
 from functions.upload.app import router as upload_router
 from kubevision.service import create_service
 from kubevision.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service("KubeVision", [upload_router, process_router, status_router],
+    return create_service("KubeVision", [upload_router, process_router, *status_routers],
                           settings=settings)
 
 

@@ -50,6 +50,23 @@ class TaskSettings(BaseModel):
     reaper_interval_s: float = Field(5.0, gt=0)
 
 
+class LiveSettings(BaseModel):
+    """How the status function streams status changes to browsers (GET /events)."""
+
+    # Without Redis there is no wake-up, so each stream reads the table this often.
+    poll_interval_s: float = Field(0.5, gt=0)
+    # With Redis, a stream also reads the table this often: not every change is announced.
+    fallback_poll_s: float = Field(5.0, gt=0)
+    keepalive_s: float = Field(15.0, gt=0)
+    # Knative ends a request after its revision timeout (300 s by default); ending the stream
+    # first lets the browser reconnect with Last-Event-ID instead of seeing an error.
+    stream_max_s: float = Field(270.0, gt=0)
+    # PostgreSQL hands out ids before commit, so a lower id can appear after a higher one;
+    # a stream waits this long at a gap before it takes the gap as a rolled-back insert.
+    gap_grace_s: float = Field(2.0, ge=0)
+    retry_ms: int = Field(2000, ge=100)
+
+
 class Settings(BaseSettings):
     """All settings of a KubeVision process, read once at start-up."""
 
@@ -86,6 +103,7 @@ class Settings(BaseSettings):
 
     limits: Limits = Limits()
     task: TaskSettings = TaskSettings()
+    live: LiveSettings = LiveSettings()
 
     # Fault injection for the crash tests: the worker sleeps this long inside every task.
     fault_task_delay_s: float = Field(0.0, ge=0)

@@ -24,6 +24,7 @@ from kubevision.db.tasks import (
 )
 from kubevision.errors import ApiError, error_responses
 from kubevision.events import PROCESS_REQUESTED, SinkUnavailable, make_event
+from kubevision.live import publish_status
 from kubevision.presenters import task_links
 from kubevision.schemas import ProcessAccepted
 from kubevision.service import create_service, get_context
@@ -107,6 +108,8 @@ def process_image(
             raise ApiError(422, "idempotency_key_reused", str(exc),
                            {"idempotency_key": exc.key}) from exc
 
+    if created:
+        publish_status(context.cache.client, image_id, task.id, "queued")
     if task.state == "queued" and task.dispatched_at is None:
         _announce(context, task)
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Header, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Row
 
+from functions.status import events, webui
 from kubevision.blobs import BlobNotFound
 from kubevision.context import AppContext
 from kubevision.db.images import get_image, list_images
@@ -121,8 +122,12 @@ def read_task(request: Request, task_id: str = Path(max_length=64)) -> TaskPubli
         return task_public(connection, task)
 
 
+# The API, the live stream and the web UI that reads them, all on one origin.
+routers = [router, events.router, webui.router]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service("KubeVision status", [router], settings=settings)
+    return create_service("KubeVision status", routers, settings=settings)
 
 
 app = create_app()

@@ -146,6 +146,19 @@ def list_status_events(connection: Connection, task_id: str) -> list[Row[Any]]:
     ))
 
 
+def status_events_after(connection: Connection, after_id: int, limit: int) -> list[Row[Any]]:
+    """Every status change with an id above `after_id`, oldest first, at most `limit`."""
+    return list(connection.execute(
+        select(status_events).where(status_events.c.id > after_id)
+        .order_by(status_events.c.id).limit(limit)
+    ))
+
+
+def last_status_event_id(connection: Connection) -> int:
+    """The id of the newest status change, 0 when there is none."""
+    return int(connection.execute(select(func.max(status_events.c.id))).scalar() or 0)
+
+
 @dataclass(frozen=True)
 class Lease:
     task_id: str

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import queue
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +141,83 @@ def make_task(context: Any, data: bytes, models: list[str] | None = None) -> tup
             image_id=image.id, models=models or ["classify"], options={},
             fingerprint=new_id(), max_attempts=3), idempotency_key=None, force=False)
     return image.id, task.id
+
+
+@dataclass
+class ServerSentEvent:
+    event: str = "message"
+    data: str = ""
+    id: str | None = None
+    comment: str | None = None
+
+
+class EventStream:
+    """Reads a text/event-stream on a thread; `next()` hands over each event or comment."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        self.url = url
+        self.headers = headers or {}
+        self.status_code: int | None = None
+        self.content_type = ""
+        self._events: queue.Queue[ServerSentEvent] = queue.Queue()
+        self._connected = threading.Event()
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._client = httpx.Client(timeout=httpx.Timeout(10, read=None))
+
+    def __enter__(self) -> EventStream:
+        self._thread.start()
+        if not self._connected.wait(10):
+            raise AssertionError(f"no answer from {self.url} in 10 s")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._closing.set()
+        self._client.close()
+        self._thread.join(5)
+
+    def _read(self) -> None:
+        try:
+            self._read_events()
+        except (httpx.HTTPError, RuntimeError):
+            if not self._closing.is_set():
+                raise
+        finally:
+            self._connected.set()
+
+    def _read_events(self) -> None:
+        with self._client.stream("GET", self.url, headers=self.headers) as response:
+            self.status_code = response.status_code
+            self.content_type = response.headers.get("content-type", "")
+            self._connected.set()
+            pending = ServerSentEvent()
+            for line in response.iter_lines():
+                if self._closing.is_set():
+                    return
+                if line == "":
+                    if pending.data or pending.event != "message":
+                        self._events.put(pending)
+                    pending = ServerSentEvent()
+                elif line.startswith(":"):
+                    self._events.put(ServerSentEvent(event="", comment=line[1:].strip()))
+                else:
+                    name, _, value = line.partition(":")
+                    value = value.removeprefix(" ")
+                    if name == "data":
+                        pending.data = f"{pending.data}\n{value}" if pending.data else value
+                    elif name in ("event", "id"):
+                        setattr(pending, name, value)
+
+    def next(self, timeout_s: float = 10) -> ServerSentEvent:
+        try:
+            return self._events.get(timeout=timeout_s)
+        except queue.Empty:
+            raise AssertionError(f"no event from {self.url} in {timeout_s} s") from None
+
+    def next_of(self, event: str, timeout_s: float = 10) -> ServerSentEvent:
+        """The next event of this type, skipping others and comments."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = self.next(max(0.01, deadline - time.monotonic()))
+            if found.event == event:
+                return found

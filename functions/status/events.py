@@ -1,0 +1,90 @@
+"""GET /events: status changes as Server-Sent Events, for the web UI and any other follower.
+
+Each event's `id` is the status_events row id, so a client that reconnects with
+`Last-Event-ID` (browsers do it by themselves) first receives every change it missed.
+https://html.spec.whatwg.org/multipage/server-sent-events.html
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from kubevision.context import AppContext
+from kubevision.errors import ApiError, error_responses
+from kubevision.live import (
+    StatusChange,
+    StatusFilter,
+    follow_status,
+    latest_change_id,
+    open_wakeups,
+)
+from kubevision.service import get_context
+
+logger = logging.getLogger(__name__)
+router = APIRouter(tags=["status"])
+
+
+def _parse_event_id(value: str) -> int:
+    try:
+        parsed = int(value)
+    except ValueError:
+        parsed = -1
+    if parsed < 0:
+        raise ApiError(422, "invalid_last_event_id",
+                       f"Last-Event-ID {value!r} is not an event id this server sent; "
+                       "it must be a whole number of 0 or more.", {"last_event_id": value})
+    return parsed
+
+
+def _status_event(change: StatusChange) -> str:
+    return f"id: {change.id}\nevent: status\ndata: {change.to_json()}\n\n"
+
+
+async def _stream(context: AppContext, after_id: int, selection: StatusFilter,
+                  replaying: bool) -> AsyncIterator[str]:
+    live = context.settings.live
+    wakeups = await open_wakeups(context.settings.redis_url, live)
+    try:
+        yield f"retry: {live.retry_ms}\n\n"
+        if not replaying:
+            # Tells the client where it joined; the browser keeps it as lastEventId.
+            yield f'id: {after_id}\nevent: ready\ndata: {{"last_event_id":{after_id}}}\n\n'
+        async for change in follow_status(context.engine, wakeups, after_id=after_id,
+                                          selection=selection, live=live):
+            yield ": keep-alive\n\n" if change is None else _status_event(change)
+    finally:
+        await wakeups.close()
+
+
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}},
+                     "description": "`status` events; `ready` once when joining anew"},
+               **error_responses(422)},
+)
+async def stream_events(
+    request: Request,
+    image_id: str | None = Query(None, max_length=64, description="Only this image's changes"),
+    task_id: str | None = Query(None, max_length=64, description="Only this task's changes"),
+    after: str | None = Query(None, max_length=20,
+                              description="Replay changes after this id (as Last-Event-ID)"),
+    last_event_id: str | None = Header(None, max_length=20),
+) -> StreamingResponse:
+    """Status changes as they happen; send Last-Event-ID to first get the ones missed."""
+    context = get_context(request)
+    resume = last_event_id if last_event_id is not None else after
+    if resume is not None:
+        after_id = _parse_event_id(resume)
+    else:
+        after_id = await latest_change_id(context.engine)
+
+    selection = StatusFilter(image_id=image_id, task_id=task_id)
+    logger.debug("live stream opened after event %d (%s)", after_id, selection)
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(_stream(context, after_id, selection, resume is not None),
+                             media_type="text/event-stream", headers=headers)
