@@ -5,11 +5,11 @@ This is what `kubevision up` serves locally; in a cluster each function is its o
 
 from __future__ import annotations
 
+from fastapi import FastAPI
+
 from functions.process.app import router as process_router
 from functions.status.app import router as status_router
 from functions.upload.app import router as upload_router
-from fastapi import FastAPI
-
 from kubevision.service import create_service
 from kubevision.settings import Settings
 

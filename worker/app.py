@@ -54,7 +54,8 @@ def run_worker(settings: Settings) -> None:
     configure_logging(settings.log_level)
     app, worker = create_worker_app(settings)
     if settings.worker_health_port:
-        serve_health(settings.worker_health_port, lambda: readiness(worker))
+        serve_health(settings.worker_health_port, lambda: readiness(worker),
+                     lambda: {"cache": worker.context.cache.stats.snapshot()})
     worker.warm_up(list(TASK_NAMES))
     reaper = ReaperThread(worker.context, app, settings.task.reaper_interval_s)
     reaper.start()

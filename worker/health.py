@@ -14,8 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 logger = logging.getLogger(__name__)
 
 
-def serve_health(port: int, readiness: Callable[[], dict[str, str]]) -> ThreadingHTTPServer:
-    """Start answering /healthz and /readyz on the port; returns the running server."""
+def serve_health(
+    port: int, readiness: Callable[[], dict[str, str]],
+    stats: Callable[[], dict[str, object]] | None = None,
+) -> ThreadingHTTPServer:
+    """Start answering /healthz, /readyz and /stats on the port; returns the running server."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
@@ -26,6 +29,8 @@ def serve_health(port: int, readiness: Callable[[], dict[str, str]]) -> Threadin
                 ready = all(value == "ok" for value in checks.values())
                 self._answer(200 if ready else 503,
                              {"status": "ready" if ready else "not_ready", "checks": checks})
+            elif self.path == "/stats" and stats is not None:
+                self._answer(200, stats())
             else:
                 self._answer(404, {"error": {"code": "not_found", "message": self.path}})
 

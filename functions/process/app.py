@@ -7,7 +7,7 @@ import json
 import logging
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Body, Header, Path, Request
+from fastapi import APIRouter, Body, FastAPI, Header, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Row
