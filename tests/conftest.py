@@ -15,16 +15,18 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
+from pydantic import SecretStr
 from skimage import data as skdata
 from sqlalchemy import create_engine, text
 
 from kubevision.context import AppContext
 from kubevision.db.migrate import upgrade_database
-from kubevision.settings import Settings
-from tests.support import free_port, purge_queue
+from kubevision.settings import BlobBackend, BlobSettings, Settings
+from tests.support import RedisProcess, free_port, purge_queue
 
 BACKEND = os.environ.get("KV_TEST_BACKEND", "embedded")
 POSTGRES_URL = os.environ.get("KV_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
@@ -128,3 +130,44 @@ def unique_jpeg() -> bytes:
 @pytest.fixture()
 def port() -> int:
     return free_port()
+
+
+S3_BUCKET = "kubevision-test"
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A local S3-compatible server (moto), standing in for the outside service."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    s3_client(endpoint).create_bucket(Bucket=S3_BUCKET)
+    yield endpoint
+    server.stop()
+
+
+def s3_client(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def s3_blob_settings(endpoint: str) -> BlobSettings:
+    """Blob settings for the S3 back end on the test server, under a prefix of its own."""
+    return BlobSettings(backend=BlobBackend.S3, s3_endpoint_url=endpoint, s3_bucket=S3_BUCKET,
+                        s3_prefix=f"run-{secrets.token_hex(4)}/",
+                        s3_access_key_id=SecretStr("test"),
+                        s3_secret_access_key=SecretStr("test"))
+
+
+@pytest.fixture()
+def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A Redis of this test's own, which the test may stop (never the shared one)."""
+    server = RedisProcess(tmp_path)
+    server.start()
+    yield server
+    server.stop()
