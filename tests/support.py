@@ -153,3 +153,19 @@ class RedisProcess:
             self.process.terminate()
             self.process.wait(10)
         self.process = None
+
+
+def take_message(settings: Settings) -> bytes:
+    """Remove one waiting processing message and return it whole, as the broker holds it
+    (envelope, headers and body): what a test may search for bytes that do not belong."""
+    if settings.is_embedded:
+        folder = settings.broker_folder / "queue"
+        path = min(folder.glob("*"), key=lambda item: item.stat().st_mtime)
+        raw = path.read_bytes()
+        path.unlink()
+        return raw
+    with Connection(settings.resolved_broker_url) as connection:
+        message = connection.default_channel.basic_get(QUEUE, no_ack=True)
+        assert message is not None, "no message waiting"
+        body = message.body if isinstance(message.body, bytes) else message.body.encode()
+        return repr(message.headers).encode() + body
