@@ -139,6 +139,56 @@ def submit(
     sys.exit(1 if failures else 0)
 
 
+@app.command()
+def backup(
+    dest: Annotated[str, typer.Argument(help="A folder, or s3://bucket/prefix")],
+) -> None:
+    """Back up the metadata and the blobs (only those DEST lacks) as a new snapshot."""
+    from kubevision.backup import BackupError
+    from kubevision.backup.repository import open_repository
+    from kubevision.backup.run import create_backup
+    from kubevision.context import AppContext
+    from kubevision.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    context = AppContext.create(settings)
+    try:
+        report = create_backup(context, open_repository(dest, settings.blob))
+    except BackupError as exc:
+        console.print(f"[red]backup failed: {exc}[/]")
+        raise typer.Exit(1) from exc
+    finally:
+        context.close()
+    typer.echo(json.dumps(report.__dict__))
+
+
+@app.command()
+def restore(
+    src: Annotated[str, typer.Argument(help="A folder, or s3://bucket/prefix")],
+    snapshot: Annotated[str | None, typer.Option(help="Snapshot name; default the latest")]
+    = None,
+) -> None:
+    """Restore a snapshot into an EMPTY system; refuses a damaged backup or a used target."""
+    from kubevision.backup import BackupError
+    from kubevision.backup.repository import open_repository
+    from kubevision.backup.run import restore_backup
+    from kubevision.context import AppContext
+    from kubevision.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    context = AppContext.create(settings)
+    try:
+        report = restore_backup(context, open_repository(src, settings.blob), snapshot)
+    except BackupError as exc:
+        console.print(f"[red]restore refused: {exc}[/]")
+        raise typer.Exit(1) from exc
+    finally:
+        context.close()
+    typer.echo(json.dumps(report.__dict__))
+
+
 def _mount_models() -> None:
     try:
         from kubevision.modelstore.cli import app as models_app

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 from pydantic import SecretStr
 from skimage import data as skdata
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from kubevision.context import AppContext
 from kubevision.db.migrate import upgrade_database
@@ -70,6 +70,35 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture()
+def new_database(service_urls: dict[str, str]) -> Iterator[Callable[[], dict[str, str]]]:
+    """Makes URL settings for one more empty database (PostgreSQL on the services back end;
+    on the embedded one, SQLite in the data folder, so nothing to make)."""
+    made: list[str] = []
+
+    def make() -> dict[str, str]:
+        if BACKEND == "embedded":
+            return {}
+        name = f"kv_test_{secrets.token_hex(4)}"
+        with _postgres_admin().connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return {**service_urls, "database_url": f"{POSTGRES_URL}/{name}"}
+
+    yield make
+    admin = _postgres_admin()
+    with admin.connect() as connection:
+        for name in made:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _postgres_admin() -> Engine:
+    return create_engine(f"{POSTGRES_URL}/postgres".replace("postgresql://",
+                                                            "postgresql+psycopg2://"),
+                         isolation_level="AUTOCOMMIT")
 
 
 @pytest.fixture(scope="session")
