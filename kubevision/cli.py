@@ -82,7 +82,7 @@ def reap() -> None:
 
 @app.command()
 def up(
-    port: Annotated[int, typer.Option(help="Port of the functions (the bridge gets port+1)")] = 8000,
+    port: Annotated[int, typer.Option(help="Functions' port; the bridge gets port+1")] = 8000,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     split: Annotated[bool, typer.Option(help="Each function on its own port")] = False,
     worker_health_port: Annotated[int, typer.Option(help="Worker health port")] = 8090,

@@ -57,7 +57,15 @@ class LocalSystem:
     """The started processes; stop() ends them all."""
 
     plan: Plan
+    settings: Settings
+    env: dict[str, str]
+    log_dir: Path | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
+        """Start one more worker process (or replace a dead one under the same name)."""
+        self.processes[name] = spawn(name, ["worker"], self.env, self.plan, self.log_dir)
+        return self.processes[name]
 
     def stop(self, timeout_s: float = 10.0) -> None:
         for process in self.processes.values():
@@ -94,31 +102,46 @@ class LocalSystem:
                 raise RuntimeError(f"{name} exited with code {process.returncode}")
 
 
-def start(settings: Settings, system_plan: Plan, log_dir: Path | None = None) -> LocalSystem:
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a child process the same stores as these settings."""
+    env = {"KV_DATA_DIR": str(settings.data_dir.resolve()),
+           "KV_MODEL_DIR": str(settings.resolved_model_dir)}
+    for name in ("database_url", "redis_url", "broker_url", "result_backend_url"):
+        value = getattr(settings, name)
+        if value is not None:
+            env[f"KV_{name.upper()}"] = value
+    return env
+
+
+def start(settings: Settings, system_plan: Plan, log_dir: Path | None = None,
+          extra_env: dict[str, str] | None = None) -> LocalSystem:
     """Migrate the database, then start the services, the bridge and one worker."""
     context = AppContext.create(settings)
     upgrade_database(context.engine)
     context.close()
 
-    base_env = dict(os.environ)
-    base_env["KV_DATA_DIR"] = str(settings.data_dir.resolve())
+    base_env = {**os.environ, **settings_env(settings), **(extra_env or {})}
     base_env["K_SINK"] = system_plan.bridge_url
-    system = LocalSystem(plan=system_plan)
+    system = LocalSystem(plan=system_plan, settings=settings, env=base_env, log_dir=log_dir)
     commands = {name: ["serve", name, "--host", system_plan.host, "--port", str(port)]
                 for name, port in system_plan.ports.items()}
     commands["worker"] = ["worker"]
 
     for name, args in commands.items():
-        env = dict(base_env, KV_WORKER_HEALTH_PORT=str(system_plan.worker_health_port))
-        if name == "worker":
-            # The worker's processed/failed events have no consumer on one machine.
-            env.pop("K_SINK", None)
-        output = None
-        if log_dir is not None:
-            log_dir.mkdir(parents=True, exist_ok=True)
-            output = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the child
-        system.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "kubevision", *args], env=env, stdout=output,
-            stderr=subprocess.STDOUT if output else None,
-        )
+        system.processes[name] = spawn(name, args, base_env, system_plan, log_dir)
     return system
+
+
+def spawn(name: str, args: list[str], env: dict[str, str], system_plan: Plan,
+          log_dir: Path | None) -> subprocess.Popen[bytes]:
+    """Start one part of the system as `python -m kubevision ARGS`."""
+    env = dict(env, KV_WORKER_HEALTH_PORT=str(system_plan.worker_health_port))
+    if name.startswith("worker"):
+        # The worker's processed/failed events have no consumer on one machine.
+        env.pop("K_SINK", None)
+    output = None
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        output = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the child
+    return subprocess.Popen([sys.executable, "-m", "kubevision", *args], env=env, stdout=output,
+                            stderr=subprocess.STDOUT if output else None)

@@ -50,7 +50,7 @@ def task_summary(task: Row[Any]) -> TaskSummary:
 def _ms_between(start: Any, end: Any) -> float | None:
     if start is None or end is None:
         return None
-    return round((end - start).total_seconds() * 1000, 3)
+    return round(float((end - start).total_seconds()) * 1000, 3)
 
 
 def task_public(connection: Connection, task: Row[Any]) -> TaskPublic:

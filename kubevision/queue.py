@@ -35,10 +35,11 @@ def _queues(settings: Settings) -> list[Queue]:
 def _transport_options(settings: Settings) -> dict[str, object]:
     if settings.is_embedded:
         folder = settings.broker_folder
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         return {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
                 "processed_folder": str(folder / "processed"), "store_processed": False,
+                "control_folder": str(folder / "control"),
                 # Short polls keep the embedded queue's latency near RabbitMQ's.
                 "polling_interval": 0.01}
     if settings.resolved_broker_url.startswith(("amqp", "pyamqp")):

@@ -7,7 +7,7 @@ a blob folder, Celery over the filesystem transport and no Redis, all under ``KV
 
 from __future__ import annotations
 
-from enum import Enum, StrEnum
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator,
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class ExecutionProvider(str, Enum):
+class ExecutionProvider(StrEnum):
     """Which ONNX Runtime execution provider the worker asks for."""
 
     AUTO = "auto"
@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     require_gpu: bool = False
     worker_concurrency: int = Field(1, ge=1)
     worker_health_port: int = Field(8090, ge=0, le=65535)
+    # Models loaded when a worker starts; others load on first use. Empty means all.
+    worker_models: list[str] = []
 
     limits: Limits = Limits()
     task: TaskSettings = TaskSettings()

@@ -113,7 +113,7 @@ async def _read_multipart(request: Request, limit: int, boundary: bytes | None) 
     if not boundary:
         raise ApiError(400, "malformed_multipart", "The multipart body has no boundary.")
     part = _FilePart(limit)
-    parser = MultipartParser(boundary, callbacks={  # type: ignore[arg-type]
+    parser = MultipartParser(boundary, callbacks={
         "on_part_begin": part.on_part_begin,
         "on_header_field": part.on_header_field,
         "on_header_value": part.on_header_value,

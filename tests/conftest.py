@@ -25,8 +25,9 @@ from sqlalchemy import Engine, create_engine, text
 
 from kubevision.context import AppContext
 from kubevision.db.migrate import upgrade_database
+from kubevision.local import LocalSystem, plan, start
 from kubevision.settings import BlobBackend, BlobSettings, Settings
-from tests.support import RedisProcess, free_port, purge_queue
+from tests.support import RedisProcess, free_port, free_port_block, purge_queue
 
 BACKEND = os.environ.get("KV_TEST_BACKEND", "embedded")
 POSTGRES_URL = os.environ.get("KV_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
@@ -159,6 +160,40 @@ def unique_jpeg() -> bytes:
 @pytest.fixture()
 def port() -> int:
     return free_port()
+
+
+@pytest.fixture(scope="session")
+def system_factory(
+    tmp_path_factory: pytest.TempPathFactory, service_urls: dict[str, str], model_dir: Path,
+) -> Iterator[Callable[..., LocalSystem]]:
+    """Starts whole local systems (functions, bridge, worker as processes) and stops them."""
+    started: list[LocalSystem] = []
+
+    def start_system(split: bool = False, **overrides: str) -> LocalSystem:
+        data_dir = tmp_path_factory.mktemp("kv-system")
+        system_settings = make_settings(data_dir, service_urls, model_dir)
+        system_plan = plan("127.0.0.1", free_port_block(6), split, free_port())
+        extra_env = {f"KV_{key.upper()}": value for key, value in overrides.items()}
+        system = start(system_settings, system_plan, log_dir=data_dir / "logs",
+                       extra_env=extra_env)
+        started.append(system)
+        try:
+            system.wait_ready(timeout_s=120)
+        except (TimeoutError, RuntimeError) as exc:
+            logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}"
+                             for p in sorted((data_dir / "logs").glob("*.log")))
+            raise AssertionError(f"system did not start: {exc}\n{logs}") from exc
+        return system
+
+    yield start_system
+    for system in started:
+        system.stop()
+
+
+@pytest.fixture(scope="session")
+def system(system_factory: Callable[..., LocalSystem]) -> LocalSystem:
+    """One combined-mode system shared by the end-to-end tests."""
+    return system_factory()
 
 
 S3_BUCKET = "kubevision-test"

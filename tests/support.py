@@ -27,6 +27,27 @@ def free_port() -> int:
     return port
 
 
+def free_port_block(size: int) -> int:
+    """The first of `size` consecutive free ports."""
+    for _ in range(50):
+        first = free_port()
+        if first + size > 65535:
+            continue
+        try:
+            probes = []
+            for offset in range(size):
+                probe = socket.socket()
+                probes.append(probe)
+                probe.bind(("127.0.0.1", first + offset))
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+        return first
+    raise RuntimeError(f"no block of {size} free ports found")
+
+
 def purge_queue(broker_url: str) -> None:
     """Empty the processing queue left by an earlier run on the same RabbitMQ."""
     with Connection(broker_url) as connection:

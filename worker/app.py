@@ -10,8 +10,8 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.exceptions import Reject
-
 from kubevision.inference.tasks import TASK_NAMES
+
 from kubevision.logs import configure_logging
 from kubevision.queue import PROCESS_TASK, QUEUE, create_celery, publish_process
 from kubevision.reaper import ReaperThread
@@ -56,7 +56,7 @@ def run_worker(settings: Settings) -> None:
     if settings.worker_health_port:
         serve_health(settings.worker_health_port, lambda: readiness(worker),
                      lambda: {"cache": worker.context.cache.stats.snapshot()})
-    worker.warm_up(list(TASK_NAMES))
+    worker.warm_up(settings.worker_models or list(TASK_NAMES))
     reaper = ReaperThread(worker.context, app, settings.task.reaper_interval_s)
     reaper.start()
 

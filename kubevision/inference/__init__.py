@@ -1,0 +1,1 @@
+"""Running the ONNX models: sessions, image normalisation, one module per task."""

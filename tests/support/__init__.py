@@ -1,0 +1,1 @@
+"""Helpers the test packages share: real photographs and the built model store."""
