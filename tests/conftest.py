@@ -27,7 +27,7 @@ from kubevision.context import AppContext
 from kubevision.db.migrate import upgrade_database
 from kubevision.local import LocalSystem, plan, start
 from kubevision.settings import BlobBackend, BlobSettings, Settings
-from tests.support import RedisProcess, free_port, free_port_block, purge_queue
+from tests.support.system import RedisProcess, free_port, free_port_block, purge_queue
 
 BACKEND = os.environ.get("KV_TEST_BACKEND", "embedded")
 POSTGRES_URL = os.environ.get("KV_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")

@@ -16,7 +16,7 @@ from kubevision.context import AppContext
 from kubevision.db.schema import images, tasks
 from kubevision.events import PROCESS_REQUESTED
 from kubevision.settings import Settings
-from tests.support import clear_queue, make_task, queued_messages, take_message
+from tests.support.system import clear_queue, make_task, queued_messages, take_message
 
 
 @pytest.fixture()

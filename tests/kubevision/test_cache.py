@@ -9,7 +9,7 @@ import redis
 
 from kubevision.blobs import LocalBlobStore, content_key
 from kubevision.cache import ImageCache
-from tests.support import RedisProcess, free_port
+from tests.support.system import RedisProcess, free_port
 
 
 def _stores(tmp_path: Path, url: str, data: bytes) -> tuple[ImageCache, LocalBlobStore, str]:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from kubevision.local import LocalSystem
-from tests.support import upload, wait_for_task
+from tests.support.system import upload, wait_for_task
 
 CAT_CLASSES = {"tabby", "tiger cat", "Egyptian cat"}
 

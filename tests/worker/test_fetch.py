@@ -13,7 +13,7 @@ from kubevision.cache import ImageCache
 from kubevision.context import AppContext
 from kubevision.settings import Settings
 from kubevision.storage import delete_image
-from tests.support import RedisProcess, free_port, make_task
+from tests.support.system import RedisProcess, free_port, make_task
 from worker.fetch import ImageDeleted, PermanentFailure, fetch_image_bytes
 
 

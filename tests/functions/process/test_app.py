@@ -11,7 +11,7 @@ from bridge.app import create_app as create_bridge_app
 from functions.process.app import create_app
 from functions.upload.app import create_app as create_upload_app
 from kubevision.settings import Settings
-from tests.support import clear_queue, free_port, queued_messages, serve_in_thread
+from tests.support.system import clear_queue, free_port, queued_messages, serve_in_thread
 
 
 @pytest.fixture(scope="module")

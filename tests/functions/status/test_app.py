@@ -13,7 +13,7 @@ from functions.upload.app import create_app as create_upload_app
 from kubevision.context import AppContext
 from kubevision.settings import Settings
 from tests.conftest import encode
-from tests.support import make_task
+from tests.support.system import make_task
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ from PIL import Image
 from functions.upload.app import create_app
 from kubevision.settings import Settings
 from tests.conftest import encode
-from tests.support import serve_in_thread
+from tests.support.system import serve_in_thread
 
 
 @pytest.fixture()

@@ -24,7 +24,7 @@ from kubevision.context import AppContext
 from kubevision.db.migrate import upgrade_database
 from kubevision.settings import Settings
 from tests.conftest import encode, make_settings, s3_blob_settings
-from tests.support import make_task
+from tests.support.system import make_task
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
 

@@ -19,7 +19,7 @@ from kubevision.blobs import (
 )
 from kubevision.blobs.s3 import S3BlobStore
 from tests.conftest import S3_BUCKET, s3_blob_settings, s3_client
-from tests.support import free_port
+from tests.support.system import free_port
 
 
 @pytest.fixture(params=["local", "s3"])
