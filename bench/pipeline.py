@@ -39,8 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kubevision.inference.normalize import to_upright_rgb  # noqa: E402
 from kubevision.inference.registry import ModelSet  # noqa: E402
-from kubevision.local import LocalSystem, plan, start  # noqa: E402
 from kubevision.modelstore.store import ModelStore  # noqa: E402
+
+from kubevision.local import LocalSystem, plan, start  # noqa: E402
 from kubevision.settings import Settings  # noqa: E402
 
 PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "motorcycle_left", "cat",

@@ -10,8 +10,8 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.exceptions import Reject
-
 from kubevision.inference.tasks import TASK_NAMES
+
 from kubevision.logs import configure_logging
 from kubevision.queue import PROCESS_TASK, QUEUE, create_celery, publish_process
 from kubevision.reaper import ReaperThread
