@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -42,7 +43,7 @@ from tests.support.system import RedisProcess, free_port, serve_in_thread  # noq
 
 def photo(seed: int | None = None) -> bytes:
     """A 512x512 astronaut JPEG (about 60 KB); a seed makes its bytes unique."""
-    image = Image.fromarray(skdata.astronaut())
+    image = Image.fromarray(skdata.astronaut())  # type: ignore[no-untyped-call]
     if seed is not None:
         image.putpixel((0, 0), tuple(secrets.token_bytes(3)))
     buffer = io.BytesIO()
@@ -73,7 +74,7 @@ def fetch_rows(reads: int, folder: Path, redis_url: str, s3: BlobSettings) -> li
         context = AppContext.create(Settings(data_dir=folder))
         miss = AppContext(settings=context.settings, engine=context.engine, blobs=store,
                           cache=no_cache, events=context.events)
-        rows.append(_fetch_row(f"blob store: {name}", lambda c=miss: read_bytes(c, key), reads))
+        rows.append(_fetch_row(f"blob store: {name}", partial(read_bytes, miss, key), reads))
         context.close()
     cache.put(key, data)
     hit = AppContext(settings=Settings(data_dir=folder), engine=None,  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -144,23 +145,10 @@ def backup(
     dest: Annotated[str, typer.Argument(help="A folder, or s3://bucket/prefix")],
 ) -> None:
     """Back up the metadata and the blobs (only those DEST lacks) as a new snapshot."""
-    from kubevision.backup import BackupError
-    from kubevision.backup.repository import open_repository
     from kubevision.backup.run import create_backup
-    from kubevision.context import AppContext
-    from kubevision.logs import configure_logging
 
-    settings = load_settings()
-    configure_logging(settings.log_level)
-    context = AppContext.create(settings)
-    try:
-        report = create_backup(context, open_repository(dest, settings.blob))
-    except BackupError as exc:
-        console.print(f"[red]backup failed: {exc}[/]")
-        raise typer.Exit(1) from exc
-    finally:
-        context.close()
-    typer.echo(json.dumps(report.__dict__))
+    _run_backup_command("backup failed", lambda context, repository:
+                        create_backup(context, repository), dest)
 
 
 @app.command()
@@ -170,9 +158,17 @@ def restore(
     = None,
 ) -> None:
     """Restore a snapshot into an EMPTY system; refuses a damaged backup or a used target."""
+    from kubevision.backup.run import restore_backup
+
+    _run_backup_command("restore refused", lambda context, repository:
+                        restore_backup(context, repository, snapshot), src)
+
+
+def _run_backup_command(failure: str, action: Callable[[Any, Any], Any], location: str) -> None:
+    """Run a backup or restore against the configured system; print its report as JSON, or
+    the reason it could not run (exit code 1)."""
     from kubevision.backup import BackupError
     from kubevision.backup.repository import open_repository
-    from kubevision.backup.run import restore_backup
     from kubevision.context import AppContext
     from kubevision.logs import configure_logging
 
@@ -180,9 +176,9 @@ def restore(
     configure_logging(settings.log_level)
     context = AppContext.create(settings)
     try:
-        report = restore_backup(context, open_repository(src, settings.blob), snapshot)
+        report = action(context, open_repository(location, settings.blob))
     except BackupError as exc:
-        console.print(f"[red]restore refused: {exc}[/]")
+        console.print(f"[red]{failure}: {exc}[/]")
         raise typer.Exit(1) from exc
     finally:
         context.close()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
 from kubevision.backup import BackupDamaged
+
+# One chunked file hash for the whole package; the model store's is public for that reason.
+from kubevision.modelstore.store import file_sha256
+
+__all__ = ["FORMAT", "VERSION", "Manifest", "MetadataPart", "file_sha256"]
 
 FORMAT = "kubevision-backup"
 VERSION = 1
@@ -50,10 +54,3 @@ class Manifest(BaseModel):
                                  f"({FORMAT!r} up to {VERSION})"])
         return manifest
 
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
