@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -138,6 +139,51 @@ def submit(
     failures = run_submit(paths, base_url=url.rstrip("/"), wait=wait, tasks=task_list,
                           timeout_s=timeout, as_json=as_json, console=console)
     sys.exit(1 if failures else 0)
+
+
+@app.command()
+def backup(
+    dest: Annotated[str, typer.Argument(help="A folder, or s3://bucket/prefix")],
+) -> None:
+    """Back up the metadata and the blobs (only those DEST lacks) as a new snapshot."""
+    from kubevision.backup.run import create_backup
+
+    _run_backup_command("backup failed", lambda context, repository:
+                        create_backup(context, repository), dest)
+
+
+@app.command()
+def restore(
+    src: Annotated[str, typer.Argument(help="A folder, or s3://bucket/prefix")],
+    snapshot: Annotated[str | None, typer.Option(help="Snapshot name; default the latest")]
+    = None,
+) -> None:
+    """Restore a snapshot into an EMPTY system; refuses a damaged backup or a used target."""
+    from kubevision.backup.run import restore_backup
+
+    _run_backup_command("restore refused", lambda context, repository:
+                        restore_backup(context, repository, snapshot), src)
+
+
+def _run_backup_command(failure: str, action: Callable[[Any, Any], Any], location: str) -> None:
+    """Run a backup or restore against the configured system; print its report as JSON, or
+    the reason it could not run (exit code 1)."""
+    from kubevision.backup import BackupError
+    from kubevision.backup.repository import open_repository
+    from kubevision.context import AppContext
+    from kubevision.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    context = AppContext.create(settings)
+    try:
+        report = action(context, open_repository(location, settings.blob))
+    except BackupError as exc:
+        console.print(f"[red]{failure}: {exc}[/]")
+        raise typer.Exit(1) from exc
+    finally:
+        context.close()
+    typer.echo(json.dumps(report.__dict__))
 
 
 app.add_typer(models_app, name="models", help="Build and list the ONNX model store.")

@@ -11,7 +11,7 @@ import redis
 from celery import Celery
 from sqlalchemy import Engine
 
-from kubevision.blobs import BlobStore, LocalBlobStore
+from kubevision.blobs import BlobStore, open_blob_store
 from kubevision.cache import ImageCache
 from kubevision.db.engine import check_database, create_db_engine
 from kubevision.events import EventSender
@@ -36,7 +36,7 @@ class AppContext:
         return cls(
             settings=settings,
             engine=create_db_engine(settings.resolved_database_url),
-            blobs=LocalBlobStore(settings.resolved_blob_dir),
+            blobs=open_blob_store(settings),
             cache=ImageCache.from_url(settings.redis_url, settings.cache_ttl_s),
             events=EventSender(settings.sink_url, settings.sink_timeout_s),
         )

@@ -66,4 +66,8 @@ def create_service(
         return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
                             status_code=200 if ready else 503)
 
+    @app.get("/stats", tags=["health"], summary="This process's cache hits and misses")
+    def stats(request: Request) -> dict[str, dict[str, int | float]]:
+        return {"cache": get_context(request).cache.stats.snapshot()}
+
     return app

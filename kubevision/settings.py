@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import AliasChoices, BaseModel, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -67,6 +67,45 @@ class LiveSettings(BaseModel):
     retry_ms: int = Field(2000, ge=100)
 
 
+class BlobBackend(StrEnum):
+    """Where the permanent copies of images live."""
+
+    LOCAL = "local"
+    S3 = "s3"
+
+
+class BlobSettings(BaseModel):
+    """The blob store: a local folder (default) or any S3-compatible service.
+
+    Credentials come from the environment only (``KV_BLOB__S3_ACCESS_KEY_ID`` and
+    ``KV_BLOB__S3_SECRET_ACCESS_KEY``); with the S3 back end both must be set, because an
+    empty key would quietly fall back to whatever ambient credentials the pod happens to have.
+    """
+
+    backend: BlobBackend = BlobBackend.LOCAL
+    dir: Path | None = None
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = ""
+    s3_prefix: str = "blobs/"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr = SecretStr("")
+    s3_secret_access_key: SecretStr = SecretStr("")
+
+    @model_validator(mode="after")
+    def _s3_needs_bucket_and_credentials(self) -> BlobSettings:
+        if self.backend is not BlobBackend.S3:
+            return self
+        missing = [name for name, value in (
+            ("KV_BLOB__S3_BUCKET", self.s3_bucket),
+            ("KV_BLOB__S3_ACCESS_KEY_ID", self.s3_access_key_id.get_secret_value()),
+            ("KV_BLOB__S3_SECRET_ACCESS_KEY", self.s3_secret_access_key.get_secret_value()),
+        ) if not value.strip()]
+        if missing:
+            raise ValueError(f"blob backend 's3' needs {', '.join(missing)} to be set "
+                             "(they are empty)")
+        return self
+
+
 class Settings(BaseSettings):
     """All settings of a KubeVision process, read once at start-up."""
 
@@ -81,7 +120,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     broker_url: str | None = None
     result_backend_url: str | None = None
+    # Deprecated: use KV_BLOB__DIR. Still read because deployed manifests set KV_BLOB_DIR.
     blob_dir: Path | None = None
+    blob: BlobSettings = BlobSettings()
     model_dir: Path | None = None
     cache_ttl_s: int = Field(3600, gt=0)
 
@@ -114,7 +155,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def resolved_blob_dir(self) -> Path:
-        return (self.blob_dir or self.data_dir / "blobs").resolve()
+        return (self.blob.dir or self.blob_dir or self.data_dir / "blobs").resolve()
 
     @cached_property
     def resolved_model_dir(self) -> Path:

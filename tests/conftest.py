@@ -16,18 +16,20 @@ import secrets
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
+from pydantic import SecretStr
 from skimage import data as skdata
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from kubevision.context import AppContext
 from kubevision.db.migrate import upgrade_database
 from kubevision.local import LocalSystem, plan, start
-from kubevision.settings import Settings
+from kubevision.settings import BlobBackend, BlobSettings, Settings
 from tests.support.store import built_store
-from tests.support.system import free_port, free_port_block, purge_queue
+from tests.support.system import RedisProcess, free_port, free_port_block, purge_queue
 
 BACKEND = os.environ.get("KV_TEST_BACKEND", "embedded")
 POSTGRES_URL = os.environ.get("KV_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
@@ -72,6 +74,35 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture()
+def new_database(service_urls: dict[str, str]) -> Iterator[Callable[[], dict[str, str]]]:
+    """Makes URL settings for one more empty database (PostgreSQL on the services back end;
+    on the embedded one, SQLite in the data folder, so nothing to make)."""
+    made: list[str] = []
+
+    def make() -> dict[str, str]:
+        if BACKEND == "embedded":
+            return {}
+        name = f"kv_test_{secrets.token_hex(4)}"
+        with _postgres_admin().connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return {**service_urls, "database_url": f"{POSTGRES_URL}/{name}"}
+
+    yield make
+    admin = _postgres_admin()
+    with admin.connect() as connection:
+        for name in made:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _postgres_admin() -> Engine:
+    return create_engine(f"{POSTGRES_URL}/postgres".replace("postgresql://",
+                                                            "postgresql+psycopg2://"),
+                         isolation_level="AUTOCOMMIT")
 
 
 @pytest.fixture(scope="session")
@@ -179,3 +210,44 @@ def system(
     shared = launch_system(tmp_path_factory.mktemp("kv-system"), service_urls, model_dir)
     yield shared
     shared.stop()
+
+
+S3_BUCKET = "kubevision-test"
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A local S3-compatible server (moto), standing in for the outside service."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    s3_client(endpoint).create_bucket(Bucket=S3_BUCKET)
+    yield endpoint
+    server.stop()
+
+
+def s3_client(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def s3_blob_settings(endpoint: str) -> BlobSettings:
+    """Blob settings for the S3 back end on the test server, under a prefix of its own."""
+    return BlobSettings(backend=BlobBackend.S3, s3_endpoint_url=endpoint, s3_bucket=S3_BUCKET,
+                        s3_prefix=f"run-{secrets.token_hex(4)}/",
+                        s3_access_key_id=SecretStr("test"),
+                        s3_secret_access_key=SecretStr("test"))
+
+
+@pytest.fixture()
+def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A Redis of this test's own, which the test may stop (never the shared one)."""
+    server = RedisProcess(tmp_path)
+    server.start()
+    yield server
+    server.stop()

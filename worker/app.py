@@ -67,7 +67,8 @@ def run_worker(settings: Settings) -> None:
     app, worker = create_worker_app(settings)
     if settings.worker_health_port:
         serve_health(settings.worker_health_port, lambda: readiness(worker),
-                     lambda: describe(worker))
+                     lambda: describe(worker),
+                     lambda: {"cache": worker.context.cache.stats.snapshot()})
     try:
         worker.warm_up(settings.worker_models or list(TASK_NAMES))
     except (InferenceError, ModelStoreError) as exc:

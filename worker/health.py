@@ -14,9 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 logger = logging.getLogger(__name__)
 
 
-def serve_health(port: int, readiness: Callable[[], dict[str, str]],
-                 describe: Callable[[], dict[str, object]]) -> ThreadingHTTPServer:
-    """Start answering /healthz and /readyz on the port; returns the running server."""
+def serve_health(
+    port: int, readiness: Callable[[], dict[str, str]],
+    describe: Callable[[], dict[str, object]], stats: Callable[[], dict[str, object]],
+) -> ThreadingHTTPServer:
+    """Start answering /healthz, /readyz and /stats on the port; returns the running server."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
@@ -28,6 +30,8 @@ def serve_health(port: int, readiness: Callable[[], dict[str, str]],
                 self._answer(200 if ready else 503,
                              {"status": "ready" if ready else "not_ready", "checks": checks,
                               **describe()})
+            elif self.path == "/stats":
+                self._answer(200, stats())
             else:
                 self._answer(404, {"error": {"code": "not_found", "message": self.path}})
 

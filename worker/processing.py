@@ -23,27 +23,17 @@ from kubevision.inference.results import TaskOptions
 from kubevision.modelstore.store import ModelStore
 from PIL import Image
 
-from kubevision.blobs import BlobError
 from kubevision.clock import utcnow
 from kubevision.context import AppContext
-from kubevision.db.images import get_image
 from kubevision.db.tasks import Lease, claim_task, fail_attempt, finish_task, get_task, renew_lease
 from kubevision.events import IMAGE_FAILED, IMAGE_PROCESSED, make_event
 from kubevision.live import publish_status
 from kubevision.settings import Settings
+from worker.fetch import ImageDeleted, PermanentFailure, fetch_image_bytes
 
 logger = logging.getLogger(__name__)
 
 SOURCE = "/kubevision/worker"
-
-
-class PermanentFailure(Exception):
-    """A failure that another attempt cannot fix (the image does not decode, it is gone)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class LeaseKeeper(threading.Thread):
@@ -115,10 +105,13 @@ class ProcessingWorker:
                 time.sleep(self.settings.fault_task_delay_s)
             with self.context.engine.connect() as connection:
                 task = get_task(connection, lease.task_id)
-            assert task is not None
+            if task is None:
+                raise ImageDeleted(lease.image_id)
             image = self._load_image(lease, task.image_id)
             options = {name: TaskOptions(**opts) for name, opts in task.options.items()}
             results = self.models.run(image, task.models, options)
+        except ImageDeleted:
+            return self._deleted(lease)
         except PermanentFailure as exc:
             return self._fail(lease, exc.code, exc.message, permanent=True, started=started)
         except SoftTimeLimitExceeded:
@@ -126,6 +119,8 @@ class ProcessingWorker:
                               f"the task ran past {self.settings.task.time_limit_s} s",
                               permanent=False, started=started)
         except Exception as exc:
+            if self._task_deleted(lease):
+                return self._deleted(lease)
             logger.exception("task %s attempt %d failed", lease.task_id, lease.attempt)
             return self._fail(lease, "processing_error", f"{type(exc).__name__}: {exc}",
                               permanent=False, started=started)
@@ -135,6 +130,8 @@ class ProcessingWorker:
         with self.context.engine.begin() as connection:
             kept = finish_task(connection, lease, results=payload, provider=provider,
                                started=started)
+        if not kept and self._task_deleted(lease):
+            return self._deleted(lease)
         if not kept:
             logger.warning("task %s finished after losing its lease; result dropped",
                            lease.task_id)
@@ -147,16 +144,7 @@ class ProcessingWorker:
         return {"task_id": lease.task_id, "state": "done"}
 
     def _load_image(self, lease: Lease, image_id: str) -> Image.Image:
-        with self.context.engine.connect() as connection:
-            image = get_image(connection, image_id)
-        if image is None:
-            raise PermanentFailure("image_deleted", f"image {image_id} no longer exists")
-        data = self.context.cache.get(image.sha256)
-        if data is None:
-            try:
-                data = self.context.blobs.get(image.sha256)
-            except BlobError as exc:
-                raise PermanentFailure("image_unavailable", str(exc)) from exc
+        data = fetch_image_bytes(self.context, image_id)
         try:
             decoded = Image.open(io.BytesIO(data))
             if decoded.width * decoded.height > self.settings.limits.max_pixels:
@@ -169,6 +157,16 @@ class ProcessingWorker:
         except (OSError, SyntaxError, ValueError) as exc:
             raise PermanentFailure("undecodable_image",
                                    f"the image cannot be decoded: {exc}") from exc
+
+    def _task_deleted(self, lease: Lease) -> bool:
+        with self.context.engine.connect() as connection:
+            return get_task(connection, lease.task_id) is None
+
+    def _deleted(self, lease: Lease) -> dict[str, Any]:
+        # Deleting an image deletes its tasks: there is no record left to write, and nothing
+        # went wrong, so the message is acknowledged without a retry or a dead letter.
+        logger.info("task %s ended: image %s was deleted", lease.task_id, lease.image_id)
+        return {"task_id": lease.task_id, "state": "deleted"}
 
     def _fail(self, lease: Lease, code: str, message: str, *, permanent: bool,
               started: datetime) -> dict[str, Any]:

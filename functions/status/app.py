@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import binascii
 import logging
-from typing import Any
+from enum import StrEnum
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Row
 
 from functions.status import events, webui
-from kubevision.blobs import BlobNotFound
+from kubevision.blobs import BlobNotFound, BlobUnavailable
 from kubevision.context import AppContext
 from kubevision.db.images import get_image, list_images
 from kubevision.db.tasks import get_task, latest_task_for_image
@@ -20,6 +21,7 @@ from kubevision.presenters import image_public, task_public, task_summary
 from kubevision.schemas import ImagePage, ImageStatus, StatusPublic, TaskPublic
 from kubevision.service import create_service, get_context
 from kubevision.settings import Settings
+from kubevision.storage import ImageGone, delete_image, read_bytes, thumbnail_of
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["status"])
@@ -28,12 +30,16 @@ router = APIRouter(tags=["status"])
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
 
+def _not_found(image_id: str) -> ApiError:
+    return ApiError(404, "image_not_found", f"No image has the id {image_id!r}.",
+                    {"image_id": image_id})
+
+
 def _image_or_404(context: AppContext, image_id: str) -> Row[Any]:
     with context.engine.connect() as connection:
         row = get_image(connection, image_id)
     if row is None:
-        raise ApiError(404, "image_not_found", f"No image has the id {image_id!r}.",
-                       {"image_id": image_id})
+        raise _not_found(image_id)
     return row
 
 
@@ -45,44 +51,81 @@ def read_status(request: Request, image_id: str = Path(max_length=64)) -> Status
     with context.engine.connect() as connection:
         image = get_image(connection, image_id)
         if image is None:
-            raise ApiError(404, "image_not_found", f"No image has the id {image_id!r}.",
-                           {"image_id": image_id})
+            raise _not_found(image_id)
         task = latest_task_for_image(connection, image_id)
     return StatusPublic(image_id=image.id, status=image.status, image=image_public(image),
                         latest_task=task_summary(task) if task is not None else None)
+
+
+class ImageSize(StrEnum):
+    ORIGINAL = "original"
+    THUMB = "thumb"
 
 
 @router.get(
     "/image/{image_id}",
     response_class=Response,
     responses={
-        200: {"content": {"image/*": {}}, "description": "The original bytes"},
+        200: {"content": {"image/*": {}},
+              "description": "The original bytes, or the 256 px WebP thumbnail"},
         304: {"description": "The client's copy (If-None-Match) is current"},
-        **error_responses(404),
+        **error_responses(404, 503),
     },
 )
 def read_image(
     request: Request,
     image_id: str = Path(max_length=64),
+    size: Annotated[ImageSize, Query(
+        description="`thumb`: upright, at most 256 px a side, WebP")] = ImageSize.ORIGINAL,
     if_none_match: str | None = Header(None),
 ) -> Response:
-    """The original bytes with their Content-Type and an ETag."""
+    """The original bytes (or the thumbnail) with Content-Type, ETag and Cache-Control."""
     context = get_context(request)
     image = _image_or_404(context, image_id)
-    etag = f'"{image.sha256}"'
+    stored = image
+    if size is ImageSize.THUMB:
+        try:
+            stored = thumbnail_of(context, image)
+        except ImageGone as exc:
+            raise _not_found(image_id) from exc
+
+    # The ETag is the content hash: strong, and the same on every replica.
+    etag = f'"{stored.sha256}"'
     headers = {"ETag": etag, "Cache-Control": _IMMUTABLE, "X-Content-Type-Options": "nosniff"}
-    if if_none_match is not None and etag in [tag.strip() for tag in if_none_match.split(",")]:
+    if if_none_match is not None and _etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
 
-    data = context.cache.get(image.sha256)
-    if data is None:
-        try:
-            data = context.blobs.get(image.sha256)
-        except BlobNotFound as exc:
-            logger.error("image %s has a record but no blob %s", image_id, image.sha256)
-            raise ApiError(404, "image_bytes_missing",
-                           f"The bytes of image {image_id!r} are missing from the store.") from exc
-    return Response(content=data, media_type=image.content_type, headers=headers)
+    try:
+        data = read_bytes(context, stored.sha256)
+    except BlobNotFound as exc:
+        logger.error("image %s has a record but no blob %s", image_id, stored.sha256)
+        raise ApiError(404, "image_bytes_missing",
+                       f"The bytes of image {image_id!r} are missing from the store.") from exc
+    except BlobUnavailable as exc:
+        raise ApiError(503, "blob_store_unavailable",
+                       "The blob store did not answer; try again shortly.",
+                       headers={"Retry-After": "5"}) from exc
+    return Response(content=data, media_type=stored.content_type, headers=headers)
+
+
+@router.delete(
+    "/image/{image_id}",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "Deleted, with its tasks, thumbnail and unshared bytes"},
+               **error_responses(404)},
+)
+def remove_image(request: Request, image_id: str = Path(max_length=64)) -> Response:
+    """Delete the image, its tasks and results, its thumbnail and its bytes unless shared."""
+    if not delete_image(get_context(request), image_id):
+        raise _not_found(image_id)
+    return Response(status_code=204)
+
+
+def _etag_matches(if_none_match: str, etag: str) -> bool:
+    # If-None-Match uses the weak comparison (RFC 9110, 13.1.2): W/ prefixes are ignored.
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
 
 
 @router.get("/images", response_model=ImagePage, responses=error_responses(422))

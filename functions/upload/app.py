@@ -12,13 +12,14 @@ from starlette.concurrency import run_in_threadpool
 
 from kubevision.blobs import content_key
 from kubevision.context import AppContext
-from kubevision.db.images import NewImage, insert_or_get_image
+from kubevision.db.images import NewImage
 from kubevision.errors import error_responses
 from kubevision.imaging import clean_filename, inspect_image
 from kubevision.presenters import image_public
 from kubevision.schemas import ImagePublic
 from kubevision.service import create_service, get_context
 from kubevision.settings import Settings
+from kubevision.storage import store_original
 from kubevision.uploads import FILE_FIELD, ReceivedFile, read_upload
 
 logger = logging.getLogger(__name__)
@@ -68,17 +69,12 @@ def store_upload(context: AppContext, received: ReceivedFile) -> tuple[Row[Any],
     limits = context.settings.limits
     info = inspect_image(received.data, limits)
     sha256 = content_key(received.data)
-
-    # The permanent copy first: a record must never point at bytes that were not kept.
-    context.blobs.put(sha256, received.data)
-    context.cache.put(sha256, received.data)
     new_image = NewImage(
         sha256=sha256, filename=clean_filename(received.filename, limits.max_filename_chars),
         content_type=info.content_type, format=info.format, width=info.width,
         height=info.height, size_bytes=len(received.data),
     )
-    with context.engine.begin() as connection:
-        row, created = insert_or_get_image(connection, new_image)
+    row, created = store_original(context, new_image, received.data)
     if created:
         logger.info("image %s stored (%s, %d bytes)", row.id, info.format, len(received.data))
     return row, created

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kubevision.clock import utcnow
-from kubevision.db.schema import images
+from kubevision.db.schema import derivatives, idempotency_keys, images, status_events, tasks
 from kubevision.ids import new_id
 
 
@@ -96,3 +96,26 @@ def list_images(
         return rows, None
     last = rows[limit - 1]
     return rows[:limit], encode_cursor(last.created_at, last.id)
+
+
+def delete_image_rows(connection: Connection, image_id: str) -> set[str] | None:
+    """Delete the image, its tasks, their history and its derived images. Returns the blob
+    hashes the deleted rows pointed at, or None when there was no such image."""
+    # Lock the row first: a thumbnail being recorded for it now waits, then finds it gone.
+    image = connection.execute(
+        select(images).where(images.c.id == image_id).with_for_update()
+    ).first()
+    if image is None:
+        return None
+
+    task_ids = select(tasks.c.id).where(tasks.c.image_id == image_id).scalar_subquery()
+    connection.execute(delete(idempotency_keys).where(idempotency_keys.c.task_id.in_(task_ids)))
+    connection.execute(delete(status_events).where(status_events.c.image_id == image_id))
+    derived = connection.execute(
+        delete(derivatives).where(derivatives.c.image_id == image_id)
+        .returning(derivatives.c.sha256)
+    )
+    hashes = {image.sha256, *(row[0] for row in derived)}
+    # Tasks and their attempts go with the image (ON DELETE CASCADE).
+    connection.execute(delete(images).where(images.c.id == image_id))
+    return hashes

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 logger = logging.getLogger(__name__)
@@ -25,3 +26,10 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
     logger.info("database schema at %s", revision)
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this release's migrations know."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}

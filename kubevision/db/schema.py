@@ -41,6 +41,22 @@ images = Table(
     Index("ix_images_status_created", "status", "created_at", "id"),
 )
 
+# Images made from an original (a thumbnail), made once and kept in the blob store. Their blob
+# may be shared: two images can have identical thumbnails.
+derivatives = Table(
+    "derivatives",
+    metadata,
+    Column("image_id", String(32), ForeignKey("images.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("content_type", String(64), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_derivatives_sha256", "sha256"),
+)
+
 tasks = Table(
     "tasks",
     metadata,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Iterator
@@ -12,10 +13,10 @@ from sqlalchemy import func, select
 
 from bridge.app import create_app
 from kubevision.context import AppContext
-from kubevision.db.schema import tasks
+from kubevision.db.schema import images, tasks
 from kubevision.events import PROCESS_REQUESTED
 from kubevision.settings import Settings
-from tests.support.system import clear_queue, make_task, queued_messages
+from tests.support.system import clear_queue, make_task, queued_messages, take_message
 
 
 @pytest.fixture()
@@ -147,3 +148,21 @@ def test_readiness_checks_the_broker(client: TestClient) -> None:
 
     assert body["checks"]["broker"] == "ok"
     assert body["status"] == "ready"
+
+
+def test_queued_message_carries_the_task_id_and_no_image_bytes(
+    client: TestClient, settings: Settings, task_image: tuple[str, str], context: AppContext
+) -> None:
+    image_id, task_id = task_image
+    with context.engine.connect() as connection:
+        sha256 = connection.execute(select(images.c.sha256).where(images.c.id == image_id)
+                                    ).scalar_one()
+    image_bytes = context.blobs.get(sha256)
+
+    client.post("/", headers=binary_headers(task_image), content=json.dumps({"task_id": task_id}))
+    raw = take_message(settings)
+
+    assert task_id.encode() in raw or base64.b64encode(task_id.encode())[:20] in raw
+    assert len(raw) < 4096, f"a {len(raw)}-byte message is too big to hold only ids"
+    for sample in (image_bytes[100:164], base64.b64encode(image_bytes[99:150])):
+        assert sample not in raw

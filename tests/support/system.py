@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -221,3 +222,53 @@ class EventStream:
             found = self.next(max(0.01, deadline - time.monotonic()))
             if found.event == event:
                 return found
+
+
+class RedisProcess:
+    """A redis-server of the test's own on a free port, so it can be stopped and restarted
+    without touching the shared one."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        self.folder = folder
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+
+def take_message(settings: Settings) -> bytes:
+    """Remove one waiting processing message and return it whole, as the broker holds it
+    (envelope, headers and body): what a test may search for bytes that do not belong."""
+    if settings.is_embedded:
+        folder = settings.broker_folder / "queue"
+        path = min(folder.glob("*"), key=lambda item: item.stat().st_mtime)
+        raw = path.read_bytes()
+        path.unlink()
+        return raw
+    with Connection(settings.resolved_broker_url) as connection:
+        message = connection.default_channel.basic_get(QUEUE, no_ack=True)
+        assert message is not None, "no message waiting"
+        body = message.body if isinstance(message.body, bytes) else message.body.encode()
+        return repr(message.headers).encode() + body

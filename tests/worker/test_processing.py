@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import signal
+import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
+from sqlalchemy import select
 
 from kubevision.context import AppContext
+from kubevision.db.schema import status_events
+from kubevision.db.tasks import get_task
 from kubevision.events import PROCESS_REQUESTED, EventSender, make_event
 from kubevision.local import LocalSystem
-from tests.support.system import make_task, upload, wait_for_task
+from kubevision.settings import Settings
+from kubevision.storage import delete_image
+from tests.conftest import make_settings
+from tests.support.system import free_port, make_task, upload, wait_for_task
+from worker.processing import ProcessingWorker
 
 
 def _announce(system: LocalSystem, image_id: str, task_id: str) -> None:
@@ -78,3 +88,51 @@ def test_duplicate_messages_run_the_task_once(system: LocalSystem, chelsea_png: 
     assert task["state"] == "done"
     assert task["attempts"] == 1
     assert [entry["state"] for entry in task["history"]].count("done") == 1
+
+
+def _worker_settings(session_dir: Path, service_urls: dict[str, str], model_dir: Path,
+                     **overrides: object) -> Settings:
+    # The worker's own settings on the session's database and blob folder.
+    return make_settings(session_dir, service_urls, model_dir, **overrides)
+
+
+def test_processing_succeeds_from_the_blob_store_when_redis_is_down(
+    session_dir: Path, service_urls: dict[str, str], model_dir: Path, settings: Settings,
+    unique_jpeg: bytes,
+) -> None:
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    worker = ProcessingWorker(_worker_settings(session_dir, service_urls, model_dir,
+                                               redis_url=closed))
+    image_id, task_id = make_task(worker.context, unique_jpeg)
+
+    outcome = worker.process(task_id)
+
+    assert outcome["state"] == "done", outcome
+    assert worker.context.cache.stats.snapshot()["hits"] == 0
+    with worker.context.engine.connect() as connection:
+        task = get_task(connection, task_id)
+    assert task is not None and task.results["classify"]["items"]
+    worker.context.close()
+
+
+def test_processing_of_an_image_deleted_mid_task_ends_quietly(
+    session_dir: Path, service_urls: dict[str, str], model_dir: Path, unique_jpeg: bytes,
+) -> None:
+    worker = ProcessingWorker(_worker_settings(session_dir, service_urls, model_dir,
+                                               fault_task_delay_s=1.0))
+    image_id, task_id = make_task(worker.context, unique_jpeg)
+    outcome: dict[str, object] = {}
+    running = threading.Thread(target=lambda: outcome.update(worker.process(task_id)))
+    running.start()
+    time.sleep(0.3)
+
+    assert delete_image(worker.context, image_id)
+    running.join(30)
+
+    assert outcome["state"] == "deleted"
+    with worker.context.engine.connect() as connection:
+        assert get_task(connection, task_id) is None
+        left = connection.execute(select(status_events).where(
+            status_events.c.image_id == image_id)).first()
+    assert left is None, "the worker wrote history for a deleted image"
+    worker.context.close()

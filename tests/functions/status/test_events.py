@@ -20,7 +20,7 @@ from kubevision.db.tasks import claim_task, finish_task
 from kubevision.live import publish_status
 from kubevision.settings import Settings
 from tests.conftest import make_settings
-from tests.support import EventStream, free_port, make_task, serve_in_thread
+from tests.support.system import EventStream, free_port, make_task, serve_in_thread
 
 
 @pytest.fixture(scope="module")

@@ -1,53 +1,22 @@
-"""The permanent store of original images, keyed by the SHA-256 of their bytes."""
+"""Blobs as files under a folder, two levels of fan-out, written atomically."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
 
-
-class BlobError(Exception):
-    """Base of the blob store's errors."""
-
-
-class BlobNotFound(BlobError, KeyError):
-    def __init__(self, key: str) -> None:
-        super().__init__(f"no blob with key {key!r}")
-        self.key = key
-
-
-class BlobCorrupt(BlobError, ValueError):
-    def __init__(self, key: str, actual: str) -> None:
-        super().__init__(f"blob {key!r} is damaged: its bytes hash to {actual}")
-        self.key = key
-
-
-def content_key(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-class BlobStore(Protocol):
-    def put(self, key: str, data: bytes) -> None: ...
-    def get(self, key: str) -> bytes: ...
-    def exists(self, key: str) -> bool: ...
-    def delete(self, key: str) -> None: ...
-    def check(self) -> None: ...
+from kubevision.blobs.base import BlobNotFound, fan_out, verified
 
 
 class LocalBlobStore:
-    """Blobs as files under a folder, two levels of fan-out, written atomically."""
-
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
-            raise ValueError(f"blob key must be a SHA-256 hex digest, got {key!r}")
-        return self.root / key[:2] / key[2:4] / key
+        return self.root / fan_out(key)
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
@@ -72,16 +41,18 @@ class LocalBlobStore:
             data = self._path(key).read_bytes()
         except FileNotFoundError:
             raise BlobNotFound(key) from None
-        actual = content_key(data)
-        if actual != key:
-            raise BlobCorrupt(key, actual)
-        return data
+        return verified(key, data)
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def keys(self) -> Iterator[str]:
+        for path in self.root.glob("??/??/*"):
+            if path.is_file() and not path.name.startswith("."):
+                yield path.name
 
     def check(self) -> None:
         """Raise if the folder cannot be written."""
