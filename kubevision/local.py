@@ -106,7 +106,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that gives a child process the same stores as these settings."""
     env = {"KV_DATA_DIR": str(settings.data_dir.resolve()),
            "KV_MODEL_DIR": str(settings.resolved_model_dir),
-           "KV_BLOB_DIR": str(settings.resolved_blob_dir)}
+           "KV_BLOB__DIR": str(settings.resolved_blob_dir), "KV_QUEUE": settings.queue}
     for name in ("database_url", "redis_url", "broker_url", "result_backend_url"):
         value = getattr(settings, name)
         if value is not None:

@@ -15,20 +15,23 @@ from kubevision.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-QUEUE = "kubevision.process"
-DEAD_LETTER_QUEUE = "kubevision.dead"
 PROCESS_TASK = "kubevision.process_image"
 
 
+def dead_letter_queue(queue: str) -> str:
+    return f"{queue}.dead"
+
+
 def _queues(settings: Settings) -> list[Queue]:
+    queue = settings.queue
     if not settings.resolved_broker_url.startswith(("amqp", "pyamqp")):
-        return [Queue(QUEUE, routing_key=QUEUE)]
-    dead = Exchange(DEAD_LETTER_QUEUE, type="direct")
+        return [Queue(queue, routing_key=queue)]
+    dead = dead_letter_queue(queue)
     return [
-        Queue(QUEUE, Exchange(QUEUE, type="direct"), routing_key=QUEUE,
-              queue_arguments={"x-dead-letter-exchange": DEAD_LETTER_QUEUE,
-                               "x-dead-letter-routing-key": DEAD_LETTER_QUEUE}),
-        Queue(DEAD_LETTER_QUEUE, dead, routing_key=DEAD_LETTER_QUEUE),
+        Queue(queue, Exchange(queue, type="direct"), routing_key=queue,
+              queue_arguments={"x-dead-letter-exchange": dead,
+                               "x-dead-letter-routing-key": dead}),
+        Queue(dead, Exchange(dead, type="direct"), routing_key=dead),
     ]
 
 
@@ -54,9 +57,9 @@ def create_celery(settings: Settings) -> Celery:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = Celery("kubevision", broker=settings.resolved_broker_url, backend=backend)
     app.conf.update(
-        task_default_queue=QUEUE,
+        task_default_queue=settings.queue,
         task_queues=_queues(settings),
-        task_routes={PROCESS_TASK: {"queue": QUEUE, "routing_key": QUEUE}},
+        task_routes={PROCESS_TASK: {"queue": settings.queue, "routing_key": settings.queue}},
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
@@ -80,7 +83,7 @@ def create_celery(settings: Settings) -> Celery:
 def publish_process(app: Celery, task_id: str, countdown: float | None = None) -> None:
     """Publish the processing task; returns once the broker has taken (and confirmed) it."""
     app.send_task(
-        PROCESS_TASK, args=[task_id], task_id=task_id, queue=QUEUE, routing_key=QUEUE,
+        PROCESS_TASK, args=[task_id], task_id=task_id,
         countdown=countdown,
         retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2,
                                   "interval_step": 0.5, "interval_max": 1},

@@ -120,11 +120,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     broker_url: str | None = None
     result_backend_url: str | None = None
-    # Deprecated: use KV_BLOB__DIR. Still read because deployed manifests set KV_BLOB_DIR.
-    blob_dir: Path | None = None
     blob: BlobSettings = BlobSettings()
     model_dir: Path | None = None
     cache_ttl_s: int = Field(3600, gt=0)
+    # The RabbitMQ queue of processing tasks (its dead letters go to "<queue>.dead").
+    queue: str = Field("kubevision.process", min_length=1, max_length=200)
 
     # Knative's SinkBinding sets K_SINK; locally `kubevision up` points it at the bridge.
     sink_url: str | None = Field(None, validation_alias=AliasChoices("K_SINK", "KV_SINK_URL"))
@@ -155,7 +155,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def resolved_blob_dir(self) -> Path:
-        return (self.blob.dir or self.blob_dir or self.data_dir / "blobs").resolve()
+        return (self.blob.dir or self.data_dir / "blobs").resolve()
 
     @cached_property
     def resolved_model_dir(self) -> Path:

@@ -29,7 +29,13 @@ from kubevision.db.migrate import upgrade_database
 from kubevision.local import LocalSystem, plan, start
 from kubevision.settings import BlobBackend, BlobSettings, Settings
 from tests.support.store import built_store
-from tests.support.system import RedisProcess, free_port, free_port_block, purge_queue
+from tests.support.system import (
+    RedisProcess,
+    delete_queues,
+    free_port,
+    free_port_block,
+    purge_queue,
+)
 
 BACKEND = os.environ.get("KV_TEST_BACKEND", "embedded")
 POSTGRES_URL = os.environ.get("KV_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
@@ -48,7 +54,7 @@ def model_dir(pytestconfig: pytest.Config) -> Path:
 
 
 @pytest.fixture(scope="session")
-def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """KV_* URL settings for this session's back end, on fresh databases."""
     if BACKEND == "embedded":
         yield {}
@@ -63,12 +69,9 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     redis_db = 1 + secrets.randbelow(14)
-    # Every system of the session shares the database and queue, so it shares the blob
-    # store too, as the services of one cluster do.
     urls = {"database_url": f"{POSTGRES_URL}/{name}", "redis_url": f"{REDIS_URL}/{redis_db}",
-            "broker_url": AMQP_URL,
-            "blob_dir": str(tmp_path_factory.mktemp("kv-shared-blobs"))}
-    purge_queue(urls["broker_url"])
+            "broker_url": AMQP_URL}
+    purge_queue(AMQP_URL, Settings().queue)
     yield urls
 
     with admin.connect() as connection:
@@ -77,7 +80,7 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
 
 
 @pytest.fixture()
-def new_database(service_urls: dict[str, str]) -> Iterator[Callable[[], dict[str, str]]]:
+def new_database(service_urls: dict[str, Any]) -> Iterator[Callable[[], dict[str, str]]]:
     """Makes URL settings for one more empty database (PostgreSQL on the services back end;
     on the embedded one, SQLite in the data folder, so nothing to make)."""
     made: list[str] = []
@@ -110,7 +113,7 @@ def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("kv-data")
 
 
-def make_settings(data_dir: Path, service_urls: dict[str, str], model_dir: Path,
+def make_settings(data_dir: Path, service_urls: dict[str, Any], model_dir: Path,
                   **overrides: object) -> Settings:
     values: dict[str, object] = {"data_dir": data_dir, "model_dir": model_dir, **service_urls}
     values.update(overrides)
@@ -118,7 +121,7 @@ def make_settings(data_dir: Path, service_urls: dict[str, str], model_dir: Path,
 
 
 @pytest.fixture(scope="session")
-def settings(session_dir: Path, service_urls: dict[str, str], model_dir: Path) -> Settings:
+def settings(session_dir: Path, service_urls: dict[str, Any], model_dir: Path) -> Settings:
     """Settings for in-process apps, on a migrated database shared by the session."""
     resolved = make_settings(session_dir, service_urls, model_dir)
     context = AppContext.create(resolved)
@@ -165,11 +168,14 @@ def port() -> int:
     return free_port()
 
 
-def launch_system(base_dir: Path, service_urls: dict[str, str], model_dir: Path,
+def launch_system(base_dir: Path, service_urls: dict[str, Any], model_dir: Path,
                   split: bool = False, **overrides: str) -> LocalSystem:
     """Start a whole local system (functions, bridge, worker as processes) and wait for it."""
     data_dir = Path(tempfile.mkdtemp(dir=base_dir))
-    system_settings = make_settings(data_dir, service_urls, model_dir)
+    # A queue of its own: on the services back end a system's worker would otherwise take
+    # the tasks of other systems and tests, whose blobs it cannot see.
+    system_settings = make_settings(data_dir, service_urls, model_dir,
+                                    queue=f"kubevision.test.{secrets.token_hex(4)}")
     system_plan = plan("127.0.0.1", free_port_block(6), split, free_port())
     extra_env = {f"KV_{key.upper()}": value for key, value in overrides.items()}
     system = start(system_settings, system_plan, log_dir=data_dir / "logs", extra_env=extra_env)
@@ -185,12 +191,9 @@ def launch_system(base_dir: Path, service_urls: dict[str, str], model_dir: Path,
 
 @pytest.fixture()
 def system_factory(
-    tmp_path: Path, service_urls: dict[str, str], model_dir: Path,
+    tmp_path: Path, service_urls: dict[str, Any], model_dir: Path,
 ) -> Iterator[Callable[..., LocalSystem]]:
-    """Starts systems for one test and stops them when it ends.
-
-    On the services back end all systems share one database and queue, so a system left
-    running would take other tests' tasks."""
+    """Starts systems for one test and stops them when it ends."""
     started: list[LocalSystem] = []
 
     def start_system(split: bool = False, **overrides: str) -> LocalSystem:
@@ -200,16 +203,18 @@ def system_factory(
     yield start_system
     for running in started:
         running.stop()
+        delete_queues(running.settings)
 
 
 @pytest.fixture(scope="session")
 def system(
-    tmp_path_factory: pytest.TempPathFactory, service_urls: dict[str, str], model_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory, service_urls: dict[str, Any], model_dir: Path,
 ) -> Iterator[LocalSystem]:
     """One combined-mode system shared by the end-to-end tests."""
     shared = launch_system(tmp_path_factory.mktemp("kv-system"), service_urls, model_dir)
     yield shared
     shared.stop()
+    delete_queues(shared.settings)
 
 
 S3_BUCKET = "kubevision-test"

@@ -11,12 +11,12 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.exceptions import Reject
+
 from kubevision.inference.errors import InferenceError
 from kubevision.inference.tasks import TASK_NAMES
-
 from kubevision.logs import configure_logging
 from kubevision.modelstore.errors import ModelStoreError
-from kubevision.queue import PROCESS_TASK, QUEUE, create_celery, publish_process
+from kubevision.queue import PROCESS_TASK, create_celery, publish_process
 from kubevision.reaper import ReaperThread
 from kubevision.settings import Settings
 from worker.health import serve_health
@@ -80,11 +80,11 @@ def run_worker(settings: Settings) -> None:
     reaper = ReaperThread(worker.context, app, settings.task.reaper_interval_s)
     reaper.start()
 
-    logger.info("worker %s consuming %s from %s", worker.name, QUEUE,
+    logger.info("worker %s consuming %s from %s", worker.name, settings.queue,
                 app.connection_for_read().as_uri())
     app.worker_main(argv=[
         "worker", "--pool=threads", f"--concurrency={settings.worker_concurrency}",
-        f"--queues={QUEUE}", f"--hostname=kubevision@{worker.name}", "--loglevel=INFO",
+        f"--queues={settings.queue}", f"--hostname=kubevision@{worker.name}", "--loglevel=INFO",
         "--without-gossip", "--without-mingle", "--without-heartbeat",
     ])
     reaper.stop()

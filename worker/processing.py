@@ -17,17 +17,17 @@ from datetime import datetime
 from typing import Any
 
 from billiard.exceptions import SoftTimeLimitExceeded
-from kubevision.inference.normalize import to_upright_rgb
-from kubevision.inference.registry import ModelSet
-from kubevision.inference.results import TaskOptions
-from kubevision.modelstore.store import ModelStore
 from PIL import Image
 
 from kubevision.clock import utcnow
 from kubevision.context import AppContext
 from kubevision.db.tasks import Lease, claim_task, fail_attempt, finish_task, get_task, renew_lease
 from kubevision.events import IMAGE_FAILED, IMAGE_PROCESSED, make_event
+from kubevision.inference.normalize import to_upright_rgb
+from kubevision.inference.registry import ModelSet
+from kubevision.inference.results import TaskOptions
 from kubevision.live import publish_status
+from kubevision.modelstore.store import ModelStore
 from kubevision.settings import Settings
 from worker.fetch import ImageDeleted, PermanentFailure, fetch_image_bytes
 

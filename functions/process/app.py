@@ -9,8 +9,6 @@ from typing import Any
 
 from fastapi import APIRouter, Body, FastAPI, Header, Path, Request
 from fastapi.responses import JSONResponse
-from kubevision.inference.results import TaskOptions
-from kubevision.inference.tasks import TASK_NAMES
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Row
 
@@ -24,6 +22,8 @@ from kubevision.db.tasks import (
 )
 from kubevision.errors import ApiError, error_responses
 from kubevision.events import PROCESS_REQUESTED, SinkUnavailable, make_event
+from kubevision.inference.results import TaskOptions
+from kubevision.inference.tasks import TASK_NAMES
 from kubevision.live import publish_status
 from kubevision.presenters import task_links
 from kubevision.schemas import ProcessAccepted

@@ -13,8 +13,8 @@ from kubevision.inference.classify import Classifier
 from kubevision.inference.errors import UnknownTaskError
 from kubevision.inference.normalize import to_upright_rgb
 from kubevision.inference.results import TaskOptions, TaskResult
-from kubevision.inference.tasks import TASK_NAMES
 from kubevision.inference.session import LoadedModel, choose_providers, open_model
+from kubevision.inference.tasks import TASK_NAMES
 from kubevision.modelstore import ModelStore
 from kubevision.settings import Settings
 

@@ -55,7 +55,7 @@ def test_kubevision_services_reach_the_shared_services(services: dict[str, dict[
     for name, service in _kubevision(services).items():
         env = service["environment"]
 
-        assert {"KV_DATABASE_URL", "KV_REDIS_URL", "KV_BROKER_URL", "KV_BLOB_DIR"} <= env.keys()
+        assert {"KV_DATABASE_URL", "KV_REDIS_URL", "KV_BROKER_URL", "KV_BLOB__DIR"} <= env.keys()
         # Passwords come from .env, never from this file.
         assert "${POSTGRES_PASSWORD:?" in env["KV_DATABASE_URL"], name
         assert "${RABBITMQ_PASSWORD:?" in env["KV_BROKER_URL"], name

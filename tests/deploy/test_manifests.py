@@ -192,7 +192,7 @@ def test_every_setting_has_a_value_or_documented_default(rendered: Rendered) -> 
         for _, env in _kubevision_envs(rendered[overlay])
         for name in env
     }
-    documented = set(re.findall(r"`(K_?[A-Z_]+)`", DOCS.read_text()))
+    documented = set(re.findall(r"`(K_?[A-Z0-9_]+)`", DOCS.read_text()))
 
     unaccounted = {
         setting: names
@@ -221,7 +221,7 @@ def test_pending_settings_are_not_in_settings_yet() -> None:
 
 
 def test_every_container_reaches_the_shared_services(overlay: str, rendered: Rendered) -> None:
-    required = {"KV_DATABASE_URL", "KV_REDIS_URL", "KV_BROKER_URL", "KV_BLOB_DIR"}
+    required = {"KV_DATABASE_URL", "KV_REDIS_URL", "KV_BROKER_URL", "KV_BLOB__DIR"}
 
     missing = {
         where: required - env.keys()
@@ -249,7 +249,7 @@ def test_config_values_parse_as_settings(
                     patched.setenv(name, value)
             settings = load_settings()
 
-        assert settings.resolved_blob_dir.as_posix() == env["KV_BLOB_DIR"], where
+        assert settings.resolved_blob_dir.as_posix() == env["KV_BLOB__DIR"], where
 
 
 # Images ---------------------------------------------------------------------------------------

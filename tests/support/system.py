@@ -18,7 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 from kombu import Connection
 
-from kubevision.queue import QUEUE
+from kubevision.queue import dead_letter_queue
 from kubevision.settings import Settings
 
 
@@ -50,14 +50,23 @@ def free_port_block(size: int) -> int:
     raise RuntimeError(f"no block of {size} free ports found")
 
 
-def purge_queue(broker_url: str) -> None:
+def purge_queue(broker_url: str, queue: str) -> None:
     """Empty the processing queue left by an earlier run on the same RabbitMQ."""
     with Connection(broker_url) as connection:
         channel = connection.default_channel
         try:
-            channel.queue_purge(QUEUE)
+            channel.queue_purge(queue)
         except Exception:  # noqa: BLE001 - the queue does not exist yet: nothing to purge
             pass
+
+
+def delete_queues(settings: Settings) -> None:
+    """Remove a test system's own queues from the shared RabbitMQ once it has stopped."""
+    if settings.is_embedded:
+        return
+    with Connection(settings.resolved_broker_url) as connection:
+        for queue in (settings.queue, dead_letter_queue(settings.queue)):
+            connection.default_channel.queue_delete(queue)
 
 
 def queued_messages(settings: Settings) -> int:
@@ -66,7 +75,7 @@ def queued_messages(settings: Settings) -> int:
         folder = settings.broker_folder / "queue"
         return sum(1 for path in folder.glob("*") if path.is_file()) if folder.exists() else 0
     with Connection(settings.resolved_broker_url) as connection:
-        declared = connection.default_channel.queue_declare(QUEUE, passive=True)
+        declared = connection.default_channel.queue_declare(settings.queue, passive=True)
         return int(declared.message_count)
 
 
@@ -122,7 +131,7 @@ def clear_queue(settings: Settings) -> None:
         for path in folder.glob("*") if folder.exists() else []:
             path.unlink(missing_ok=True)
     else:
-        purge_queue(settings.resolved_broker_url)
+        purge_queue(settings.resolved_broker_url, settings.queue)
 
 
 def make_task(context: Any, data: bytes, models: list[str] | None = None) -> tuple[str, str]:
@@ -268,7 +277,7 @@ def take_message(settings: Settings) -> bytes:
         path.unlink()
         return raw
     with Connection(settings.resolved_broker_url) as connection:
-        message = connection.default_channel.basic_get(QUEUE, no_ack=True)
+        message = connection.default_channel.basic_get(settings.queue, no_ack=True)
         assert message is not None, "no message waiting"
         body = message.body if isinstance(message.body, bytes) else message.body.encode()
         return repr(message.headers).encode() + body

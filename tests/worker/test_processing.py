@@ -16,6 +16,7 @@ from kubevision.db.schema import status_events
 from kubevision.db.tasks import get_task
 from kubevision.events import PROCESS_REQUESTED, EventSender, make_event
 from kubevision.local import LocalSystem
+from kubevision.queue import publish_process
 from kubevision.settings import Settings
 from kubevision.storage import delete_image
 from tests.conftest import make_settings
@@ -78,8 +79,7 @@ def test_duplicate_messages_run_the_task_once(system: LocalSystem, chelsea_png: 
     context = AppContext.create(system.settings)
     image_id, task_id = make_task(context, chelsea_png)
     for _ in range(3):
-        context.celery.send_task("kubevision.process_image", args=[task_id], task_id=task_id,
-                                 queue="kubevision.process")
+        publish_process(context.celery, task_id)
     context.close()
 
     with httpx.Client(base_url=system.plan.url("gateway"), timeout=30) as client:
