@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from PIL import Image
 
 from kubevision.inference.classify import Classifier
+from kubevision.inference.detect import Detector
 from kubevision.inference.errors import UnknownTaskError
 from kubevision.inference.normalize import to_upright_rgb
 from kubevision.inference.results import TaskOptions, TaskResult
@@ -32,7 +33,10 @@ class TaskModel(Protocol):
 
 def _task_factories() -> dict[str, tuple[tuple[str, ...], Callable[..., TaskModel]]]:
     # Each task: the store models it needs, and how to make the task model from them.
-    return {"classify": (Classifier.model_ids, Classifier)}
+    return {
+        "classify": (Classifier.model_ids, Classifier),
+        "detect": (Detector.model_ids, Detector),
+    }
 
 
 class ModelSet:

@@ -12,6 +12,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from kubevision.modelstore.canonical import canonicalize
 from kubevision.modelstore.errors import BuildError
 from kubevision.modelstore.manifest import ModelSpec
 
@@ -101,3 +102,4 @@ def _convert_tflite(spec: ModelSpec, source: Path, output: Path) -> None:
         raise BuildError(
             f"model {spec.id!r}: tf2onnx failed{hint}: {error.stderr.strip()[-800:]}"
         ) from error
+    canonicalize(output)
