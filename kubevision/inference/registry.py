@@ -11,6 +11,7 @@ from PIL import Image
 
 from kubevision.inference.classify import Classifier
 from kubevision.inference.detect import Detector
+from kubevision.inference.faces import FaceDetector
 from kubevision.inference.errors import UnknownTaskError
 from kubevision.inference.normalize import to_upright_rgb
 from kubevision.inference.results import TaskOptions, TaskResult
@@ -36,6 +37,7 @@ def _task_factories() -> dict[str, tuple[tuple[str, ...], Callable[..., TaskMode
     return {
         "classify": (Classifier.model_ids, Classifier),
         "detect": (Detector.model_ids, Detector),
+        "faces": (FaceDetector.model_ids, FaceDetector),
     }
 
 
