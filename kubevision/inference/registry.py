@@ -14,6 +14,7 @@ from kubevision.inference.detect import Detector
 from kubevision.inference.faces import FaceDetector
 from kubevision.inference.errors import UnknownTaskError
 from kubevision.inference.normalize import to_upright_rgb
+from kubevision.inference.ocr import TextReader
 from kubevision.inference.results import TaskOptions, TaskResult
 from kubevision.inference.session import LoadedModel, choose_providers, open_model
 from kubevision.modelstore import ModelStore
@@ -38,6 +39,7 @@ def _task_factories() -> dict[str, tuple[tuple[str, ...], Callable[..., TaskMode
         "classify": (Classifier.model_ids, Classifier),
         "detect": (Detector.model_ids, Detector),
         "faces": (FaceDetector.model_ids, FaceDetector),
+        "ocr": (TextReader.model_ids, TextReader),
     }
 
 
