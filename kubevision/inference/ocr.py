@@ -71,7 +71,9 @@ class TextReader:
     def recognize(self, crops: list[Image.Image]) -> list[tuple[str, float]]:
         """Text and mean character confidence of each line crop, in the order given."""
         # Batching crops of similar width wastes the least padding.
-        order = sorted(range(len(crops)), key=lambda index: crops[index].width / crops[index].height)
+        order = sorted(
+            range(len(crops)), key=lambda index: crops[index].width / crops[index].height
+        )
         decoded: dict[int, tuple[str, float]] = {}
         for batch in chunks(order, RECOGNIZE_BATCH):
             tensor = recognizer_input([crops[index] for index in batch])
@@ -118,7 +120,9 @@ def crop_line(image: Image.Image, corners: np.ndarray) -> Image.Image:
     height = max(1, round(float(np.hypot(*(bottom_left - top_left)))))
     quad = (*top_left, *bottom_left, *bottom_right, *top_right)
     strip = image.transform(
-        (width, height), Image.Transform.QUAD, tuple(float(v) for v in quad),
+        (width, height),
+        Image.Transform.QUAD,
+        tuple(float(v) for v in quad),
         Image.Resampling.BILINEAR,
     )
     # A box much taller than wide holds vertical text, read after a quarter turn.
@@ -139,9 +143,7 @@ def ctc_decode(probabilities: np.ndarray, characters: list[str]) -> tuple[str, f
 
 def reading_order_text(regions: list[Region]) -> str:
     """Lines joined top to bottom; boxes whose middles share a line are joined left to right."""
-    boxed = sorted(
-        (region for region in regions if region.box), key=lambda r: (r.box or [0, 0])[1]
-    )
+    boxed = sorted((region for region in regions if region.box), key=lambda r: (r.box or [0, 0])[1])
     rows: list[list[Region]] = []
     for region in boxed:
         box = region.box or []
@@ -153,8 +155,7 @@ def reading_order_text(regions: list[Region]) -> str:
                 continue
         rows.append([region])
     return "\n".join(
-        " ".join(r.text or "" for r in sorted(row, key=lambda r: (r.box or [0])[0]))
-        for row in rows
+        " ".join(r.text or "" for r in sorted(row, key=lambda r: (r.box or [0])[0])) for row in rows
     )
 
 
@@ -163,8 +164,12 @@ def _region(box: TextBox, text: str, confidence: float) -> Region:
     return Region(
         label="text",
         score=confidence,
-        box=[float(corners[:, 0].min()), float(corners[:, 1].min()),
-             float(corners[:, 0].max()), float(corners[:, 1].max())],
+        box=[
+            float(corners[:, 0].min()),
+            float(corners[:, 1].min()),
+            float(corners[:, 0].max()),
+            float(corners[:, 1].max()),
+        ],
         keypoints=[[float(x), float(y)] for x, y in corners],
         text=text,
     )

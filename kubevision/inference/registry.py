@@ -11,8 +11,8 @@ from PIL import Image
 
 from kubevision.inference.classify import Classifier
 from kubevision.inference.detect import Detector
-from kubevision.inference.faces import FaceDetector
 from kubevision.inference.errors import UnknownTaskError
+from kubevision.inference.faces import FaceDetector
 from kubevision.inference.normalize import to_upright_rgb
 from kubevision.inference.ocr import TextReader
 from kubevision.inference.results import TaskOptions, TaskResult

@@ -112,7 +112,10 @@ def open_model(store: ModelStore, model_id: str, settings: Settings) -> LoadedMo
         raise ProviderUnavailableError(providers[0], onnxruntime.get_available_providers())
     logger.info(
         "loaded model %s (%s) on %s with %d intra-op threads",
-        model_id, spec.source.requirement, in_use, options.intra_op_num_threads,
+        model_id,
+        spec.source.requirement,
+        in_use,
+        options.intra_op_num_threads,
     )
     info = ModelInfo(id=model_id, version=spec.version, sha256=spec.sha256)
     return LoadedModel(info, session, in_use, store.labels(model_id))

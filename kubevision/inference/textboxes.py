@@ -110,8 +110,9 @@ def min_area_rect(points: np.ndarray) -> tuple[np.ndarray, float, float]:
         low, high = projected.min(axis=0), projected.max(axis=0)
         width, height = high - low
         if best is None or width * height < best[0]:
-            local = np.array([[low[0], low[1]], [high[0], low[1]], [high[0], high[1]],
-                              [low[0], high[1]]])
+            local = np.array(
+                [[low[0], low[1]], [high[0], low[1]], [high[0], high[1]], [low[0], high[1]]]
+            )
             best = (width * height, local @ axes, float(width), float(height))
     assert best is not None
     return best[1], best[2], best[3]
@@ -150,9 +151,7 @@ def _cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float
 def _run_corners(runs: list[Run]) -> np.ndarray:
     # The pixel corners at both ends of every run outline the region exactly.
     corners = [
-        point
-        for y, x0, x1 in runs
-        for point in ((x0, y), (x1, y), (x0, y + 1), (x1, y + 1))
+        point for y, x0, x1 in runs for point in ((x0, y), (x1, y), (x0, y + 1), (x1, y + 1))
     ]
     return np.array(corners, dtype=np.float64)
 
@@ -166,12 +165,14 @@ def _expand(corners: np.ndarray, distance: float) -> tuple[np.ndarray, float, fl
     unit_across = across / max(height, 1e-9)
     width, height = width + 2 * distance, height + 2 * distance
     half_along, half_across = unit_along * width / 2, unit_across * height / 2
-    grown = np.array([
-        centre - half_along - half_across,
-        centre + half_along - half_across,
-        centre + half_along + half_across,
-        centre - half_along + half_across,
-    ])
+    grown = np.array(
+        [
+            centre - half_along - half_across,
+            centre + half_along - half_across,
+            centre + half_along + half_across,
+            centre - half_along + half_across,
+        ]
+    )
     return grown, width, height
 
 

@@ -86,9 +86,15 @@ def _export_efficientnet_lite(spec: ModelSpec, weights: Path, output: Path) -> N
 
 def _convert_tflite(spec: ModelSpec, source: Path, output: Path) -> None:
     command = [
-        sys.executable, "-c", _TF2ONNX_MAIN,
-        "--tflite", str(source), "--output", str(output),
-        "--opset", str(spec.options.get("opset", 13)),
+        sys.executable,
+        "-c",
+        _TF2ONNX_MAIN,
+        "--tflite",
+        str(source),
+        "--output",
+        str(output),
+        "--opset",
+        str(spec.options.get("opset", 13)),
     ]
     if spec.options.get("dequantize"):
         command.append("--dequantize")

@@ -88,7 +88,9 @@ def test_exif_orientation_is_applied(photos: PhotoShelf, orientation: int) -> No
 
 
 @pytest.mark.parametrize("size", [(1, 1), (2, 3), (5000, 2), (2, 5000)])
-def test_tiny_and_elongated_images_run_every_task(model_set: ModelSet, size: tuple[int, int]) -> None:
+def test_tiny_and_elongated_images_run_every_task(
+    model_set: ModelSet, size: tuple[int, int]
+) -> None:
     image = Image.new("RGB", size, (90, 120, 200))
 
     results = model_set.run(image, ["classify", "detect", "faces", "ocr"])

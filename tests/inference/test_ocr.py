@@ -71,7 +71,10 @@ def test_connected_runs_joins_diagonal_neighbours_only() -> None:
 
 def test_min_area_rect_of_a_tilted_bar_follows_its_angle() -> None:
     angle = np.deg2rad(20)
-    along, across = np.array([np.cos(angle), np.sin(angle)]), np.array([-np.sin(angle), np.cos(angle)])
+    along, across = (
+        np.array([np.cos(angle), np.sin(angle)]),
+        np.array([-np.sin(angle), np.cos(angle)]),
+    )
     points = np.array([a * along + b * across for a in np.linspace(0, 100, 50) for b in (0, 10)])
 
     corners, width, height = min_area_rect(points)

