@@ -7,7 +7,7 @@ a blob folder, Celery over the filesystem transport and no Redis, all under ``KV
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class ExecutionProvider(str, Enum):
+class ExecutionProvider(StrEnum):
     """Which ONNX Runtime execution provider the worker asks for."""
 
     AUTO = "auto"
@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     )
 
     environment: str = "development"
+    log_level: str = "INFO"
     data_dir: Path = Path(".kubevision")
     database_url: str | None = None
     redis_url: str | None = None
@@ -73,10 +74,15 @@ class Settings(BaseSettings):
         "kubevision", validation_alias=AliasChoices("K_SERVICE", "KV_SERVICE_NAME")
     )
     sink_timeout_s: float = Field(10.0, gt=0)
+    # Knative tells a container its port in PORT.
+    port: int = Field(8080, ge=1, le=65535, validation_alias=AliasChoices("PORT", "KV_PORT"))
 
     execution_provider: ExecutionProvider = ExecutionProvider.AUTO
     require_gpu: bool = False
     worker_concurrency: int = Field(1, ge=1)
+    worker_health_port: int = Field(8090, ge=0, le=65535)
+    # Models loaded when a worker starts; others load on first use. Empty means all.
+    worker_models: list[str] = []
 
     limits: Limits = Limits()
     task: TaskSettings = TaskSettings()

@@ -1,0 +1,258 @@
+"""Pipeline benchmark: what the system adds to the bare work of classifying a photo.
+
+Measured in one run, on this machine:
+1. bare work: decode, pre-process and classify in one process (the worker's model code);
+2. one photo at a time on an idle system: upload -> `done`, minus the bare work;
+3. eight clients uploading and processing distinct photos at once: images per second;
+4. the upload endpoint under 32 concurrent clients sending 200 KB JPEGs, beside a bare
+   FastAPI endpoint that only reads the body;
+5. the worker's resident memory with the classifier loaded.
+Run: `python bench/pipeline.py [--backend embedded|services|both]`. Numbers are printed,
+never asserted; the targets are printed beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psutil
+from PIL import Image
+from skimage import data as skdata
+from sqlalchemy import create_engine, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kubevision.inference.normalize import to_upright_rgb  # noqa: E402
+from kubevision.inference.registry import ModelSet  # noqa: E402
+from kubevision.modelstore.store import ModelStore  # noqa: E402
+
+from kubevision.local import LocalSystem, plan, start  # noqa: E402
+from kubevision.settings import Settings  # noqa: E402
+
+PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "motorcycle_left", "cat",
+          "immunohistochemistry")
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values), q))
+
+
+def distinct_photos(count: int, fmt: str = "PNG") -> list[bytes]:
+    """`count` real photos, each made unique by one random pixel so none is a duplicate."""
+    bases = [Image.fromarray(getattr(skdata, name)()).convert("RGB") for name in PHOTOS]
+    out = []
+    for index in range(count):
+        image = bases[index % len(bases)].copy()
+        image.putpixel((0, 0), tuple(secrets.token_bytes(3)))
+        buffer = io.BytesIO()
+        image.save(buffer, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+        out.append(buffer.getvalue())
+    return out
+
+
+def bare_work(settings: Settings, photos: list[bytes]) -> list[float]:
+    """Seconds per photo of decode + pre-process + classify in this process."""
+    models = ModelSet(ModelStore(settings.resolved_model_dir), settings)
+    models.load(["classify"])
+    for photo in photos[:5]:
+        models.run(to_upright_rgb(Image.open(io.BytesIO(photo))), ["classify"], {})
+    times = []
+    for photo in photos:
+        started = time.perf_counter()
+        models.run(to_upright_rgb(Image.open(io.BytesIO(photo))), ["classify"], {})
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def run_one(client: httpx.Client, photo: bytes) -> float:
+    """Upload, process and wait for `done`; seconds from the first byte sent."""
+    started = time.perf_counter()
+    image = client.post("/upload", files={"file": ("p.png", photo)}).json()
+    task = client.post(f"/process/{image['id']}", json={"tasks": ["classify"]}).json()
+    while True:
+        state = client.get(f"/task/{task['task_id']}").json()["state"]
+        if state in ("done", "failed"):
+            break
+        time.sleep(0.002)
+    if state != "done":
+        raise RuntimeError(f"task {task['task_id']} ended {state}")
+    return time.perf_counter() - started
+
+
+def idle_latency(system: LocalSystem, photos: list[bytes]) -> list[float]:
+    with httpx.Client(base_url=system.plan.url("gateway"), timeout=60) as client:
+        for photo in photos[:3]:
+            run_one(client, photo)  # warm connections and code paths
+        return [run_one(client, photo) for photo in photos[3:]]
+
+
+def concurrent_throughput(system: LocalSystem, photos: list[bytes], clients: int) -> float:
+    """Images per second with `clients` uploading and processing at once."""
+    shares = [photos[i::clients] for i in range(clients)]
+
+    def client_loop(share: list[bytes]) -> int:
+        with httpx.Client(base_url=system.plan.url("gateway"), timeout=120) as client:
+            for photo in share:
+                run_one(client, photo)
+        return len(share)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        done = sum(pool.map(client_loop, shares))
+    return done / (time.perf_counter() - started)
+
+
+async def _hammer(url: str, bodies: list[bytes], concurrency: int, multipart: bool
+                  ) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        async def one_client() -> None:
+            while not queue.empty():
+                body = queue.get_nowait()
+                started = time.perf_counter()
+                if multipart:
+                    response = await client.post(url, files={"file": ("p.jpg", body)})
+                else:
+                    response = await client.post(url, content=body)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code >= 300:
+                    raise RuntimeError(f"{url} answered {response.status_code}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(concurrency)))
+        return latencies, len(bodies) / (time.perf_counter() - started)
+
+
+BARE_APP = '''
+from fastapi import FastAPI, Request
+app = FastAPI()
+@app.post("/upload")
+async def upload(request: Request) -> dict[str, int]:
+    return {"size": len(await request.body())}
+'''
+
+
+@contextmanager
+def bare_server(port: int) -> Iterator[str]:
+    folder = Path(tempfile.mkdtemp())
+    (folder / "bare_app.py").write_text(BARE_APP)
+    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--port",
+                                str(port), "--log-level", "warning", "--no-access-log"],
+                               cwd=folder)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.post(f"{url}/upload", content=b"x")
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def upload_load(system: LocalSystem, requests: int) -> dict[str, float]:
+    """The upload endpoint and a bare body-reading endpoint under the same load."""
+    bodies = distinct_photos(requests, fmt="JPEG")
+    bodies = list(bodies)
+    sizes = [len(b) for b in bodies]
+    ours, ours_rps = asyncio.run(_hammer(f"{system.plan.url('gateway')}/upload", bodies, 32, True))
+    with bare_server(system.plan.ports["gateway"] + 20) as url:
+        bare, bare_rps = asyncio.run(_hammer(f"{url}/upload", bodies, 32, True))
+    return {"size_kb": statistics.mean(sizes) / 1024, "p50_ms": percentile(ours, 50) * 1000,
+            "p99_ms": percentile(ours, 99) * 1000, "rps": ours_rps,
+            "bare_p99_ms": percentile(bare, 99) * 1000, "bare_rps": bare_rps}
+
+
+def fresh_services() -> tuple[dict[str, str], str]:
+    name = f"kv_bench_{secrets.token_hex(4)}"
+    admin = create_engine(f"{POSTGRES}/postgres".replace("postgresql", "postgresql+psycopg2"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    return {"database_url": f"{POSTGRES}/{name}", "redis_url": "redis://127.0.0.1:6379/14",
+            "broker_url": "amqp://guest:guest@127.0.0.1:5672//"}, name
+
+
+def start_system(backend: str, model_dir: Path, port: int, models: str) -> LocalSystem:
+    urls: dict[str, Any] = {}
+    if backend == "services":
+        urls, _ = fresh_services()
+    data_dir = Path(tempfile.mkdtemp(prefix=f"kv-bench-{backend}-"))
+    settings = Settings(data_dir=data_dir, model_dir=model_dir, **urls)
+    system = start(settings, plan("127.0.0.1", port, False, port + 10), log_dir=data_dir / "logs",
+                   extra_env={"KV_WORKER_MODELS": models})
+    system.wait_ready(timeout_s=180)
+    return system
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["embedded", "services", "both"], default="both")
+    parser.add_argument("--photos", type=int, default=60, help="photos per latency run")
+    parser.add_argument("--uploads", type=int, default=1000, help="requests in the upload run")
+    parser.add_argument("--model-dir", type=Path, default=Path(".kubevision/models"))
+    args = parser.parse_args()
+    settings = Settings(model_dir=args.model_dir.resolve())
+
+    photos = distinct_photos(args.photos + 3)
+    bare = bare_work(settings, photos)
+    bare_rate = len(bare) / sum(bare)
+    print(f"bare work (decode + pre-process + classify, one process): median "
+          f"{statistics.median(bare) * 1000:.1f} ms, p99 {percentile(bare, 99) * 1000:.1f} ms, "
+          f"{bare_rate:.1f} images/s")
+
+    backends = ["embedded", "services"] if args.backend == "both" else [args.backend]
+    for index, backend in enumerate(backends):
+        system = start_system(backend, settings.resolved_model_dir, 18000 + 100 * index,
+                              '["classify"]')
+        try:
+            worker = psutil.Process(system.processes["worker"].pid)
+            rss_mb = worker.memory_info().rss / 2**20
+            latencies = idle_latency(system, photos)
+            added = [(lat - statistics.median(bare)) * 1000 for lat in latencies]
+            rate = concurrent_throughput(system, distinct_photos(80), clients=8)
+            load = upload_load(system, args.uploads)
+            rss_after = worker.memory_info().rss / 2**20
+        finally:
+            system.stop()
+
+        print(f"\n[{backend}]")
+        print(f"  idle upload->done: median {statistics.median(latencies) * 1000:.1f} ms; "
+              f"added to bare work: median {statistics.median(added):.1f} ms (target <= 30), "
+              f"p99 {percentile(added, 99):.1f} ms (target <= 100)")
+        print(f"  8 clients: {rate:.1f} images/s = {rate / bare_rate:.2f} of the bare loop "
+              f"(target >= 0.5)")
+        print(f"  upload, 32 clients, {load['size_kb']:.0f} KB JPEGs: p50 {load['p50_ms']:.1f} ms, "
+              f"p99 {load['p99_ms']:.1f} ms (target < 50), {load['rps']:.0f} req/s = "
+              f"{load['rps'] / load['bare_rps']:.2f} of bare FastAPI's {load['bare_rps']:.0f} "
+              f"req/s (p99 {load['bare_p99_ms']:.1f} ms) (target >= 0.5)")
+        print(f"  worker RSS with the classifier: {rss_mb:.0f} MB at start, {rss_after:.0f} MB "
+              f"after the runs (target < 400)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from kubevision.cli import app
+
+app()

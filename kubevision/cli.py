@@ -1,0 +1,150 @@
+"""The `kubevision` command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from kubevision.settings import load_settings
+
+app = typer.Typer(help="KubeVision: upload images, run ONNX models on them, follow the results.",
+                  no_args_is_help=True, add_completion=False)
+console = Console(stderr=True)
+
+_APPS = {
+    "upload": "functions.upload.app:app",
+    "process": "functions.process.app:app",
+    "status": "functions.status.app:app",
+    "bridge": "bridge.app:app",
+    "gateway": "kubevision.gateway:app",
+}
+
+
+@app.command()
+def serve(
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(_APPS)}")],
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "0.0.0.0",
+    port: Annotated[int | None, typer.Option(help="Port; default $PORT or 8080")] = None,
+) -> None:
+    """Serve one function, the bridge, or all functions together (gateway)."""
+    import uvicorn
+
+    if name not in _APPS:
+        raise typer.BadParameter(f"unknown service {name!r}; choose from {', '.join(_APPS)}")
+    settings = load_settings()
+    uvicorn.run(_APPS[name], host=host, port=port or settings.port, log_level="warning",
+                access_log=False, timeout_graceful_shutdown=10)
+
+
+@app.command()
+def worker() -> None:
+    """Run a Celery worker with the models loaded."""
+    from worker.app import run_worker
+
+    run_worker(load_settings())
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from kubevision.context import AppContext
+    from kubevision.db.migrate import upgrade_database
+    from kubevision.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    context = AppContext.create(settings)
+    upgrade_database(context.engine)
+    context.close()
+
+
+@app.command()
+def reap() -> None:
+    """One pass that queues again the tasks whose worker was lost."""
+    from kubevision.context import AppContext
+    from kubevision.logs import configure_logging
+    from kubevision.reaper import reap_once
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    context = AppContext.create(settings)
+    report = reap_once(context, context.celery)
+    typer.echo(json.dumps(report.__dict__))
+    context.close()
+
+
+@app.command()
+def up(
+    port: Annotated[int, typer.Option(help="Functions' port; the bridge gets port+1")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    split: Annotated[bool, typer.Option(help="Each function on its own port")] = False,
+    worker_health_port: Annotated[int, typer.Option(help="Worker health port")] = 8090,
+) -> None:
+    """Run the whole system on this machine until Ctrl-C."""
+    from kubevision.local import plan, start
+    from kubevision.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    system_plan = plan(host, port, split, worker_health_port)
+    system = start(settings, system_plan)
+    stopping = False
+
+    def _stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        system.wait_ready(timeout_s=180)
+        for name in system_plan.ports:
+            console.print(f"[green]{name}[/] ready on {system_plan.url(name)}")
+        console.print("KubeVision is up; Ctrl-C stops it.")
+        while not stopping:
+            for name, process in system.processes.items():
+                if process.poll() is not None:
+                    console.print(f"[red]{name} exited with code {process.returncode}[/]")
+                    stopping = True
+            time.sleep(0.5)
+    except (TimeoutError, RuntimeError) as exc:
+        console.print(f"[red]{exc}[/]")
+        system.stop()
+        raise typer.Exit(1) from exc
+    system.stop()
+
+
+@app.command()
+def submit(
+    paths: Annotated[list[Path], typer.Argument(help="Image files or folders")],
+    url: Annotated[str, typer.Option(help="Base URL of the functions")] = "http://127.0.0.1:8000",
+    wait: Annotated[bool, typer.Option(help="Wait for the results and print them")] = False,
+    tasks: Annotated[str | None, typer.Option(help="Comma-separated tasks; default all")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for all results")] = 300.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON lines")] = False,
+) -> None:
+    """Upload images, queue them for processing, and (with --wait) print each result."""
+    from kubevision.submit import run_submit
+
+    task_list = [name.strip() for name in tasks.split(",")] if tasks else None
+    failures = run_submit(paths, base_url=url.rstrip("/"), wait=wait, tasks=task_list,
+                          timeout_s=timeout, as_json=as_json, console=console)
+    sys.exit(1 if failures else 0)
+
+
+def _mount_models() -> None:
+    try:
+        from kubevision.modelstore.cli import app as models_app
+    except ImportError:
+        return
+    app.add_typer(models_app, name="models", help="Build and list the ONNX model store.")
+
+
+_mount_models()

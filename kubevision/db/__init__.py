@@ -1,0 +1,1 @@
+"""Metadata storage: SQLite or PostgreSQL through SQLAlchemy Core."""

@@ -1,0 +1,94 @@
+"""Errors that reach a client: a stable machine-readable code, an HTTP status and a sentence.
+
+Every service installs :func:`install_error_handlers`, so all of them answer with the same
+JSON shape, documented in OpenAPI by :data:`ERROR_RESPONSES`.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorBody
+
+
+class ApiError(Exception):
+    """An error with its HTTP status, stable code and human sentence."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+        self.headers = headers
+
+    def to_response(self) -> JSONResponse:
+        body = ErrorResponse(error=ErrorBody(code=self.code, message=self.message,
+                                             details=self.details))
+        return JSONResponse(body.model_dump(), status_code=self.status, headers=self.headers)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the given error statuses."""
+    return {
+        status: {"model": ErrorResponse, "description": HTTPStatus(status).phrase}
+        for status in statuses
+    }
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return exc.to_response()
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"location": ".".join(str(part) for part in err["loc"]), "problem": err["msg"]}
+        for err in exc.errors()
+    ]
+    return ApiError(
+        422, "invalid_request", "The request is not valid; see details.problems.",
+        {"problems": problems},
+    ).to_response()
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+    return ApiError(exc.status_code, code, str(exc.detail)).to_response()
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return ApiError(500, "internal_error", "The server failed; the error is logged.").to_response()
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

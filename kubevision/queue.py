@@ -1,0 +1,87 @@
+"""The Celery application shared by the bridge (which publishes) and the worker (which runs).
+
+Tasks carry ids only, never image bytes. With RabbitMQ, publishing waits for the broker's
+confirm, and a message whose task is given up is dead-lettered to ``kubevision.dead``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from kubevision.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+QUEUE = "kubevision.process"
+DEAD_LETTER_QUEUE = "kubevision.dead"
+PROCESS_TASK = "kubevision.process_image"
+
+
+def _queues(settings: Settings) -> list[Queue]:
+    if not settings.resolved_broker_url.startswith(("amqp", "pyamqp")):
+        return [Queue(QUEUE, routing_key=QUEUE)]
+    dead = Exchange(DEAD_LETTER_QUEUE, type="direct")
+    return [
+        Queue(QUEUE, Exchange(QUEUE, type="direct"), routing_key=QUEUE,
+              queue_arguments={"x-dead-letter-exchange": DEAD_LETTER_QUEUE,
+                               "x-dead-letter-routing-key": DEAD_LETTER_QUEUE}),
+        Queue(DEAD_LETTER_QUEUE, dead, routing_key=DEAD_LETTER_QUEUE),
+    ]
+
+
+def _transport_options(settings: Settings) -> dict[str, object]:
+    if settings.is_embedded:
+        folder = settings.broker_folder
+        for sub in ("queue", "processed", "control"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        return {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
+                "processed_folder": str(folder / "processed"), "store_processed": False,
+                "control_folder": str(folder / "control"),
+                # Short polls keep the embedded queue's latency near RabbitMQ's.
+                "polling_interval": 0.01}
+    if settings.resolved_broker_url.startswith(("amqp", "pyamqp")):
+        return {"confirm_publish": True}
+    return {}
+
+
+def create_celery(settings: Settings) -> Celery:
+    """A Celery app configured from the settings; no tasks are registered here."""
+    backend = settings.resolved_result_backend_url
+    if backend.startswith("db+sqlite") or backend.startswith("file"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = Celery("kubevision", broker=settings.resolved_broker_url, backend=backend)
+    app.conf.update(
+        task_default_queue=QUEUE,
+        task_queues=_queues(settings),
+        task_routes={PROCESS_TASK: {"queue": QUEUE, "routing_key": QUEUE}},
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        # Acknowledge after the work, and give a dead worker's message back to the queue.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=settings.task.time_limit_s,
+        task_time_limit=settings.task.time_limit_s + 15,
+        result_expires=24 * 3600,
+        broker_transport_options=_transport_options(settings),
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=5,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        task_send_sent_event=False,
+    )
+    return app
+
+
+def publish_process(app: Celery, task_id: str, countdown: float | None = None) -> None:
+    """Publish the processing task; returns once the broker has taken (and confirmed) it."""
+    app.send_task(
+        PROCESS_TASK, args=[task_id], task_id=task_id, queue=QUEUE, routing_key=QUEUE,
+        countdown=countdown,
+        retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2,
+                                  "interval_step": 0.5, "interval_max": 1},
+    )

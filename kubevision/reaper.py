@@ -1,0 +1,89 @@
+"""Finds work that was lost and queues it again.
+
+Local transports cannot redeliver the message of a killed worker, and a RabbitMQ redelivery
+can arrive while the dead worker's lease still looks alive. So the task record is the source
+of truth: a `processing` task whose lease ran out goes back to the queue (or fails once its
+attempts are spent), and a `queued` task whose message was never sent, or was sent long ago
+and never taken, is published again. Duplicates are harmless: only one worker can claim.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from celery import Celery
+from kombu.exceptions import OperationalError
+
+from kubevision.clock import utcnow
+from kubevision.context import AppContext
+from kubevision.db.tasks import expired_leases, mark_dispatched, release_expired, stale_queued
+from kubevision.queue import publish_process
+
+logger = logging.getLogger(__name__)
+
+# A task announced by the process function reaches the queue within milliseconds; one that is
+# still undispatched after this long lost its event on the way.
+UNDISPATCHED_GRACE = timedelta(seconds=15)
+
+
+@dataclass
+class ReapReport:
+    requeued: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    republished: list[str] = field(default_factory=list)
+
+
+def reap_once(context: AppContext, celery: Celery) -> ReapReport:
+    """One pass over the task table; returns what it changed."""
+    report = ReapReport()
+    now = utcnow()
+    with context.engine.begin() as connection:
+        for task in expired_leases(connection, now):
+            state = release_expired(connection, task, now)
+            if state == "queued":
+                report.requeued.append(task.id)
+            elif state == "failed":
+                report.failed.append(task.id)
+        stale = stale_queued(
+            connection, undispatched_before=now - UNDISPATCHED_GRACE,
+            dispatched_before=now - timedelta(seconds=context.settings.task.requeue_after_s),
+        )
+        report.republished.extend(task.id for task in stale)
+
+    for task_id in report.requeued + report.republished:
+        try:
+            publish_process(celery, task_id)
+        except (OperationalError, OSError) as exc:
+            logger.warning("task %s not republished, next pass will retry: %s", task_id, exc)
+            continue
+        with context.engine.begin() as connection:
+            mark_dispatched(connection, task_id)
+    for task_id in report.requeued:
+        logger.warning("task %s lost its worker and was queued again", task_id)
+    for task_id in report.failed:
+        logger.error("task %s lost its worker on its last attempt and failed", task_id)
+    return report
+
+
+class ReaperThread(threading.Thread):
+    """Runs :func:`reap_once` every interval until stopped."""
+
+    def __init__(self, context: AppContext, celery: Celery, interval_s: float) -> None:
+        super().__init__(name="kubevision-reaper", daemon=True)
+        self.context = context
+        self.celery = celery
+        self.interval_s = interval_s
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.interval_s):
+            try:
+                reap_once(self.context, self.celery)
+            except Exception:
+                logger.exception("reaper pass failed; trying again in %.1f s", self.interval_s)
+
+    def stop(self) -> None:
+        self._stop_event.set()

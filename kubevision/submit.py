@@ -1,0 +1,146 @@
+"""`kubevision submit`: upload files, queue them, follow them to the end, print the results."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
+_FINISHED = ("done", "failed")
+
+
+@dataclass
+class Submission:
+    path: Path
+    image_id: str | None = None
+    task_id: str | None = None
+    state: str = "pending"
+    error: str | None = None
+    task: dict[str, Any] = field(default_factory=dict)
+
+
+def collect_files(paths: list[Path]) -> Iterator[Path]:
+    """The files named, and the image files inside the folders named, in a stable order."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*")
+                              if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            yield path
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        error = response.json()["error"]
+        return f"{response.status_code} {error['code']}: {error['message']}"
+    except (ValueError, KeyError, TypeError):
+        return f"{response.status_code}: {response.text[:200]}"
+
+
+def _send(client: httpx.Client, item: Submission, tasks: list[str] | None) -> None:
+    try:
+        with item.path.open("rb") as handle:
+            response = client.post("/upload", files={"file": (item.path.name, handle)})
+    except OSError as exc:
+        item.state, item.error = "failed", f"cannot read {item.path}: {exc}"
+        return
+    if response.status_code not in (200, 201):
+        item.state, item.error = "refused", _error_text(response)
+        return
+    item.image_id = response.json()["id"]
+
+    body = {"tasks": tasks} if tasks else None
+    response = client.post(f"/process/{item.image_id}", json=body)
+    if response.status_code not in (200, 202):
+        item.state, item.error = "failed", _error_text(response)
+        return
+    accepted = response.json()
+    item.task_id, item.state = accepted["task_id"], accepted["state"]
+
+
+def _poll(client: httpx.Client, item: Submission) -> None:
+    response = client.get(f"/task/{item.task_id}")
+    if response.status_code == 200:
+        item.task = response.json()
+        item.state = item.task["state"]
+        if item.state == "failed" and item.task.get("error"):
+            item.error = f"{item.task['error']['code']}: {item.task['error']['message']}"
+
+
+def summarise(task: dict[str, Any]) -> list[str]:
+    """One line per model result, for people."""
+    lines: list[str] = []
+    for name, result in (task.get("results") or {}).items():
+        items = result.get("items") or []
+        if name == "classify":
+            top = ", ".join(f"{i['label']} {i['score']:.2f}" for i in items[:3])
+            lines.append(f"classify: {top}")
+        elif name == "ocr":
+            text = (result.get("text") or "").replace("\n", " | ")
+            lines.append(f"ocr: {len(items)} lines: {text[:120]}")
+        else:
+            shown = ", ".join(f"{i['label']} {i['score']:.2f} @ "
+                              f"{[round(v) for v in i['box']]}" for i in items[:6] if i.get("box"))
+            lines.append(f"{name}: {len(items)} found {shown}")
+        lines[-1] += f"  [{result.get('provider')}, {result.get('duration_ms', 0):.1f} ms]"
+    return lines
+
+
+def run_submit(paths: list[Path], *, base_url: str, wait: bool, tasks: list[str] | None,
+               timeout_s: float, as_json: bool, console: Console) -> int:
+    """Submit everything; returns how many files were refused or failed."""
+    items = [Submission(path=path) for path in collect_files(paths)]
+    if not items:
+        console.print("[red]no image files found[/]")
+        return 1
+
+    with httpx.Client(base_url=base_url, timeout=60) as client, Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=True,
+    ) as progress:
+        sending = progress.add_task("uploading", total=len(items))
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for _ in pool.map(lambda item: _send(client, item, tasks), items):
+                progress.advance(sending)
+
+        if wait:
+            queued = [item for item in items if item.task_id is not None]
+            waiting = progress.add_task("processing", total=len(queued))
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                open_items = [item for item in queued if item.state not in _FINISHED]
+                if not open_items:
+                    break
+                for item in open_items:
+                    _poll(client, item)
+                progress.update(waiting, completed=sum(i.state in _FINISHED for i in queued))
+                time.sleep(0.2)
+            for item in queued:
+                if item.state not in _FINISHED:
+                    item.state, item.error = "timeout", f"not finished after {timeout_s} s"
+
+    failures = 0
+    for item in items:
+        ok = item.state == "done" or (not wait and item.task_id is not None)
+        failures += not ok
+        if as_json:
+            print(json.dumps({"path": str(item.path), "image_id": item.image_id,
+                              "task_id": item.task_id, "state": item.state,
+                              "error": item.error, "results": item.task.get("results")}))
+            continue
+        colour = "green" if ok else "red"
+        console.print(f"[{colour}]{item.state:>10}[/] {item.path}  image={item.image_id}")
+        if item.error:
+            console.print(f"           {item.error}")
+        for line in summarise(item.task):
+            console.print(f"           {line}")
+    return failures

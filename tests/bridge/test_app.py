@@ -1,0 +1,149 @@
+"""The bridge's contract: CloudEvents in both content modes, validation, de-duplication."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from bridge.app import create_app
+from kubevision.context import AppContext
+from kubevision.db.schema import tasks
+from kubevision.events import PROCESS_REQUESTED
+from kubevision.settings import Settings
+from tests.support import clear_queue, make_task, queued_messages
+
+
+@pytest.fixture()
+def client(settings: Settings) -> Iterator[TestClient]:
+    clear_queue(settings)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def binary_headers(task_image: tuple[str, str], **overrides: str) -> dict[str, str]:
+    image_id, _ = task_image
+    headers = {
+        "ce-specversion": "1.0", "ce-id": str(uuid.uuid4()), "ce-source": "/tests",
+        "ce-type": PROCESS_REQUESTED, "ce-subject": image_id,
+        "content-type": "application/json",
+    }
+    headers.update(overrides)
+    return headers
+
+
+@pytest.fixture()
+def task_image(context: AppContext, unique_jpeg: bytes) -> tuple[str, str]:
+    return make_task(context, unique_jpeg)
+
+
+def test_binary_mode_event_is_queued_once_confirmed(
+    client: TestClient, settings: Settings, task_image: tuple[str, str]
+) -> None:
+    _, task_id = task_image
+    response = client.post("/", headers=binary_headers(task_image),
+                           content=json.dumps({"task_id": task_id}))
+
+    assert response.status_code == 202
+    assert response.json() == {"status": "queued", "task_id": task_id}
+    assert queued_messages(settings) == 1
+
+
+def test_structured_mode_event_is_queued(
+    client: TestClient, settings: Settings, task_image: tuple[str, str]
+) -> None:
+    image_id, task_id = task_image
+    event = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/tests",
+             "type": PROCESS_REQUESTED, "subject": image_id,
+             "datacontenttype": "application/json", "data": {"task_id": task_id}}
+    response = client.post("/", content=json.dumps(event),
+                           headers={"content-type": "application/cloudevents+json"})
+
+    assert response.status_code == 202
+    assert queued_messages(settings) == 1
+
+
+def test_redelivered_event_makes_no_second_message(
+    client: TestClient, settings: Settings, context: AppContext, task_image: tuple[str, str]
+) -> None:
+    image_id, task_id = task_image
+    headers = binary_headers(task_image)
+    body = json.dumps({"task_id": task_id})
+
+    first = client.post("/", headers=headers, content=body)
+    second = client.post("/", headers=headers, content=body)
+
+    assert (first.status_code, second.status_code) == (202, 200)
+    assert second.json()["status"] == "duplicate"
+    assert queued_messages(settings) == 1
+    with context.engine.connect() as connection:
+        count = connection.execute(select(func.count()).select_from(tasks)
+                                   .where(tasks.c.image_id == image_id)).scalar_one()
+    assert count == 1
+
+
+@pytest.mark.parametrize("missing", ["ce-id", "ce-source", "ce-type", "ce-specversion"])
+def test_event_missing_an_attribute_gets_400_naming_it(
+    client: TestClient, settings: Settings, task_image: tuple[str, str], missing: str
+) -> None:
+    headers = binary_headers(task_image)
+    del headers[missing]
+    # Without any ce- header left the request is read as structured mode; keep one.
+    response = client.post("/", headers=headers,
+                           content=json.dumps({"task_id": task_image[1]}))
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_event"
+    assert missing.removeprefix("ce-") in error["message"]
+    assert queued_messages(settings) == 0
+
+
+def test_event_of_another_type_gets_400(
+    client: TestClient, settings: Settings, task_image: tuple[str, str]
+) -> None:
+    headers = binary_headers(task_image, **{"ce-type": "dev.kubevision.image.processed"})
+    response = client.post("/", headers=headers, content=json.dumps({"task_id": task_image[1]}))
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "unsupported_event_type"
+    assert queued_messages(settings) == 0
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"task": "x"}'])
+def test_event_with_bad_data_gets_400(
+    client: TestClient, settings: Settings, task_image: tuple[str, str], body: bytes
+) -> None:
+    response = client.post("/", headers=binary_headers(task_image), content=body)
+
+    assert response.status_code == 400
+    assert queued_messages(settings) == 0
+
+
+def test_event_for_unknown_task_gets_422_and_no_message(
+    client: TestClient, settings: Settings, task_image: tuple[str, str]
+) -> None:
+    response = client.post("/", headers=binary_headers(task_image),
+                           content=json.dumps({"task_id": "no-such-task"}))
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "unknown_task"
+    assert queued_messages(settings) == 0
+
+
+def test_plain_json_without_cloudevent_attributes_gets_400(client: TestClient) -> None:
+    response = client.post("/", json={"hello": "world"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_event"
+
+
+def test_readiness_checks_the_broker(client: TestClient) -> None:
+    body = client.get("/readyz").json()
+
+    assert body["checks"]["broker"] == "ok"
+    assert body["status"] == "ready"

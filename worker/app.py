@@ -1,0 +1,69 @@
+"""The Celery worker process: registers the task and runs the consumer.
+
+Run it with ``kubevision worker``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery, Task
+from celery.exceptions import Reject
+from kubevision.inference.tasks import TASK_NAMES
+
+from kubevision.logs import configure_logging
+from kubevision.queue import PROCESS_TASK, QUEUE, create_celery, publish_process
+from kubevision.reaper import ReaperThread
+from kubevision.settings import Settings
+from worker.health import serve_health
+from worker.processing import ProcessingWorker
+
+logger = logging.getLogger(__name__)
+
+
+def create_worker_app(settings: Settings) -> tuple[Celery, ProcessingWorker]:
+    """A Celery app with the processing task bound to one ProcessingWorker."""
+    app = create_celery(settings)
+    worker = ProcessingWorker(settings)
+    amqp = settings.resolved_broker_url.startswith(("amqp", "pyamqp"))
+
+    @app.task(name=PROCESS_TASK, bind=True)  # type: ignore[untyped-decorator]
+    def process_image(self: Task, task_id: str) -> dict[str, Any]:
+        outcome = worker.process(task_id)
+        if outcome.get("retry"):
+            # Back off before the next attempt; the attempt count bounds the retries.
+            publish_process(app, task_id, countdown=min(2 ** outcome["attempt"], 60))
+        elif outcome.get("state") == "failed" and amqp:
+            # The message goes to the dead-letter queue instead of vanishing.
+            raise Reject(f"task {task_id} failed for good: {outcome.get('code')}",
+                         requeue=False)
+        return outcome
+
+    return app, worker
+
+
+def readiness(worker: ProcessingWorker) -> dict[str, str]:
+    checks = worker.context.check_ready(broker=True)
+    checks["models"] = worker.models.readiness()
+    return checks
+
+
+def run_worker(settings: Settings) -> None:
+    """Load the models, start health and reaper threads, then consume until stopped."""
+    configure_logging(settings.log_level)
+    app, worker = create_worker_app(settings)
+    if settings.worker_health_port:
+        serve_health(settings.worker_health_port, lambda: readiness(worker))
+    worker.warm_up(settings.worker_models or list(TASK_NAMES))
+    reaper = ReaperThread(worker.context, app, settings.task.reaper_interval_s)
+    reaper.start()
+
+    logger.info("worker %s consuming %s from %s", worker.name, QUEUE,
+                app.connection_for_read().as_uri())
+    app.worker_main(argv=[
+        "worker", "--pool=threads", f"--concurrency={settings.worker_concurrency}",
+        f"--queues={QUEUE}", f"--hostname=kubevision@{worker.name}", "--loglevel=INFO",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ])
+    reaper.stop()

@@ -1,0 +1,46 @@
+"""Liveness and readiness of a worker over HTTP, for Kubernetes probes.
+
+Celery has no HTTP server of its own; this one runs in a daemon thread beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+logger = logging.getLogger(__name__)
+
+
+def serve_health(port: int, readiness: Callable[[], dict[str, str]]) -> ThreadingHTTPServer:
+    """Start answering /healthz and /readyz on the port; returns the running server."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            if self.path == "/healthz":
+                self._answer(200, {"status": "ok"})
+            elif self.path == "/readyz":
+                checks = readiness()
+                ready = all(value == "ok" for value in checks.values())
+                self._answer(200 if ready else 503,
+                             {"status": "ready" if ready else "not_ready", "checks": checks})
+            else:
+                self._answer(404, {"error": {"code": "not_found", "message": self.path}})
+
+        def _answer(self, status: int, body: dict[str, object]) -> None:
+            raw = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            return
+
+    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    threading.Thread(target=server.serve_forever, name="worker-health", daemon=True).start()
+    logger.info("worker health on port %d", server.server_address[1])
+    return server
