@@ -77,9 +77,11 @@ def preprocess(image: Image.Image) -> np.ndarray:
     )
     pixels = np.asarray(crop, dtype=np.float32)
     # The checkpoint was trained on (x - 127) / 128, not on ImageNet mean and deviation.
-    return ((pixels - 127.0) / 128.0).transpose(2, 0, 1)
+    scaled: np.ndarray = ((pixels - 127.0) / 128.0).transpose(2, 0, 1)
+    return scaled
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    probabilities: np.ndarray = shifted / shifted.sum(axis=1, keepdims=True)
+    return probabilities

@@ -17,12 +17,13 @@ from kubevision.inference.normalize import to_upright_rgb
 from kubevision.inference.ocr import TextReader
 from kubevision.inference.results import TaskOptions, TaskResult
 from kubevision.inference.session import LoadedModel, choose_providers, open_model
+from kubevision.inference.tasks import TASK_NAMES
 from kubevision.modelstore import ModelStore
 from kubevision.settings import Settings
 
-logger = logging.getLogger(__name__)
+__all__ = ["TASK_NAMES", "ModelSet", "TaskModel"]
 
-TASK_NAMES = ("classify", "detect", "faces", "ocr")
+logger = logging.getLogger(__name__)
 
 
 class TaskModel(Protocol):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 from kubevision.modelstore.canonical import canonicalize
 from kubevision.modelstore.errors import BuildError
@@ -57,7 +58,7 @@ def _export_efficientnet_lite(spec: ModelSpec, weights: Path, output: Path) -> N
 
     class LogitsAndFeatures(torch.nn.Module):
         # The pooled 1280-d features are the image embedding; the stock forward() hides them.
-        def __init__(self, net: torch.nn.Module) -> None:
+        def __init__(self, net: Any) -> None:
             super().__init__()
             self.net = net
 
