@@ -42,12 +42,10 @@ class Classifier:
             items = [self._top_labels(row, options) for row in probabilities]
 
         return [
-            TaskResult(
-                task=self.task,
-                model=self.model.info,
-                provider=self.model.provider,
-                duration_ms=watch.share(len(images)),
-                items=regions,
+            self.model.result(
+                self.task,
+                watch.share(len(images)),
+                regions,
                 embedding=[float(value) for value in embedding],
             )
             for regions, embedding in zip(items, features, strict=True)

@@ -41,13 +41,7 @@ class Detector:
             ]
             items = select(regions, options, DEFAULT_THRESHOLD)
 
-        return TaskResult(
-            task=self.task,
-            model=self.model.info,
-            provider=self.model.provider,
-            duration_ms=watch.elapsed_ms,
-            items=items,
-        )
+        return self.model.result(self.task, watch.elapsed_ms, items)
 
 
 def preprocess(image: Image.Image) -> np.ndarray:

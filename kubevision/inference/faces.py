@@ -66,13 +66,7 @@ class FaceDetector:
             faces = weighted_nms(boxes, keypoints, scores[keep], OVERLAP)
             regions = [_region(face, letterbox, image.size) for face in faces]
 
-        return TaskResult(
-            task=self.task,
-            model=self.model.info,
-            provider=self.model.provider,
-            duration_ms=watch.elapsed_ms,
-            items=select(regions, options, threshold),
-        )
+        return self.model.result(self.task, watch.elapsed_ms, select(regions, options, threshold))
 
 
 def anchor_centres() -> np.ndarray:

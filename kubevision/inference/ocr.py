@@ -51,13 +51,8 @@ class TextReader:
             ]
             kept = select(regions, options, DEFAULT_THRESHOLD)
 
-        return TaskResult(
-            task=self.task,
-            model=self.recognizer.info,
-            provider=self.recognizer.provider,
-            duration_ms=watch.elapsed_ms,
-            items=kept,
-            text=reading_order_text(kept),
+        return self.recognizer.result(
+            self.task, watch.elapsed_ms, kept, text=reading_order_text(kept)
         )
 
     def detect(self, image: Image.Image) -> list[TextBox]:

@@ -1,3 +1,3 @@
-"""The names of the tasks a worker can run; light enough for the HTTP functions to import."""
+"""The names of the tasks a worker can run, importable without loading any model code."""
 
 TASK_NAMES = ("classify", "detect", "faces", "ocr")
