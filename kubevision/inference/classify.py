@@ -42,12 +42,10 @@ class Classifier:
             items = [self._top_labels(row, options) for row in probabilities]
 
         return [
-            TaskResult(
-                task=self.task,
-                model=self.model.info,
-                provider=self.model.provider,
-                duration_ms=watch.share(len(images)),
-                items=regions,
+            self.model.result(
+                self.task,
+                watch.share(len(images)),
+                regions,
                 embedding=[float(value) for value in embedding],
             )
             for regions, embedding in zip(items, features, strict=True)
@@ -77,9 +75,11 @@ def preprocess(image: Image.Image) -> np.ndarray:
     )
     pixels = np.asarray(crop, dtype=np.float32)
     # The checkpoint was trained on (x - 127) / 128, not on ImageNet mean and deviation.
-    return ((pixels - 127.0) / 128.0).transpose(2, 0, 1)
+    scaled: np.ndarray = ((pixels - 127.0) / 128.0).transpose(2, 0, 1)
+    return scaled
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    probabilities: np.ndarray = shifted / shifted.sum(axis=1, keepdims=True)
+    return probabilities

@@ -10,16 +10,20 @@ from typing import Any, Protocol
 from PIL import Image
 
 from kubevision.inference.classify import Classifier
+from kubevision.inference.detect import Detector
 from kubevision.inference.errors import UnknownTaskError
+from kubevision.inference.faces import FaceDetector
 from kubevision.inference.normalize import to_upright_rgb
+from kubevision.inference.ocr import TextReader
 from kubevision.inference.results import TaskOptions, TaskResult
 from kubevision.inference.session import LoadedModel, choose_providers, open_model
 from kubevision.inference.tasks import TASK_NAMES
 from kubevision.modelstore import ModelStore
 from kubevision.settings import Settings
 
-logger = logging.getLogger(__name__)
+__all__ = ["TASK_NAMES", "ModelSet", "TaskModel"]
 
+logger = logging.getLogger(__name__)
 
 
 class TaskModel(Protocol):
@@ -32,7 +36,12 @@ class TaskModel(Protocol):
 
 def _task_factories() -> dict[str, tuple[tuple[str, ...], Callable[..., TaskModel]]]:
     # Each task: the store models it needs, and how to make the task model from them.
-    return {"classify": (Classifier.model_ids, Classifier)}
+    return {
+        "classify": (Classifier.model_ids, Classifier),
+        "detect": (Detector.model_ids, Detector),
+        "faces": (FaceDetector.model_ids, FaceDetector),
+        "ocr": (TextReader.model_ids, TextReader),
+    }
 
 
 class ModelSet:

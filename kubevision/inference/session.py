@@ -12,7 +12,7 @@ from typing import Any
 import onnxruntime
 
 from kubevision.inference.errors import ProviderUnavailableError
-from kubevision.inference.results import ModelInfo
+from kubevision.inference.results import ModelInfo, Region, TaskResult
 from kubevision.modelstore import ModelStore
 from kubevision.settings import ExecutionProvider, Settings
 
@@ -88,6 +88,25 @@ class LoadedModel:
     def input_name(self) -> str:
         return str(self.session.get_inputs()[0].name)
 
+    def result(
+        self,
+        task: str,
+        duration_ms: float,
+        items: list[Region],
+        text: str | None = None,
+        embedding: list[float] | None = None,
+    ) -> TaskResult:
+        """A task's result for one image, naming this model and the provider it ran on."""
+        return TaskResult(
+            task=task,
+            model=self.info,
+            provider=self.provider,
+            duration_ms=duration_ms,
+            items=items,
+            text=text,
+            embedding=embedding,
+        )
+
     def run(self, feeds: dict[str, Any]) -> list[Any]:
         """Run the session on named inputs and return every output in model order."""
         return list(self.session.run(None, feeds))
@@ -112,7 +131,10 @@ def open_model(store: ModelStore, model_id: str, settings: Settings) -> LoadedMo
         raise ProviderUnavailableError(providers[0], onnxruntime.get_available_providers())
     logger.info(
         "loaded model %s (%s) on %s with %d intra-op threads",
-        model_id, spec.source.requirement, in_use, options.intra_op_num_threads,
+        model_id,
+        spec.source.requirement,
+        in_use,
+        options.intra_op_num_threads,
     )
     info = ModelInfo(id=model_id, version=spec.version, sha256=spec.sha256)
     return LoadedModel(info, session, in_use, store.labels(model_id))

@@ -11,7 +11,9 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
+from kubevision.modelstore.canonical import canonicalize
 from kubevision.modelstore.errors import BuildError
 from kubevision.modelstore.manifest import ModelSpec
 
@@ -56,7 +58,7 @@ def _export_efficientnet_lite(spec: ModelSpec, weights: Path, output: Path) -> N
 
     class LogitsAndFeatures(torch.nn.Module):
         # The pooled 1280-d features are the image embedding; the stock forward() hides them.
-        def __init__(self, net: torch.nn.Module) -> None:
+        def __init__(self, net: Any) -> None:
             super().__init__()
             self.net = net
 
@@ -85,9 +87,15 @@ def _export_efficientnet_lite(spec: ModelSpec, weights: Path, output: Path) -> N
 
 def _convert_tflite(spec: ModelSpec, source: Path, output: Path) -> None:
     command = [
-        sys.executable, "-c", _TF2ONNX_MAIN,
-        "--tflite", str(source), "--output", str(output),
-        "--opset", str(spec.options.get("opset", 13)),
+        sys.executable,
+        "-c",
+        _TF2ONNX_MAIN,
+        "--tflite",
+        str(source),
+        "--output",
+        str(output),
+        "--opset",
+        str(spec.options.get("opset", 13)),
     ]
     if spec.options.get("dequantize"):
         command.append("--dequantize")
@@ -101,3 +109,4 @@ def _convert_tflite(spec: ModelSpec, source: Path, output: Path) -> None:
         raise BuildError(
             f"model {spec.id!r}: tf2onnx failed{hint}: {error.stderr.strip()[-800:]}"
         ) from error
+    canonicalize(output)

@@ -146,7 +146,9 @@ def _parse_model(model_id: str, table: dict[str, Any], problems: list[str]) -> M
     )
 
 
-def _parse_package_file(where: str, table: dict[str, Any], problems: list[str]) -> PackageFile | None:
+def _parse_package_file(
+    where: str, table: dict[str, Any], problems: list[str]
+) -> PackageFile | None:
     manager = table.get("manager")
     if manager not in MANAGERS:
         problems.append(f"{where}.manager is {manager!r}; expected one of {MANAGERS}")

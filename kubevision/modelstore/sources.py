@@ -48,8 +48,17 @@ def _download(source: PackageFile, folder: Path) -> Path:
     if source.manager == "pypi":
         # A wheel only: building an sdist would run the package's own code.
         command = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            "--disable-pip-version-check", "--quiet", "--dest", str(folder), source.requirement,
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "--quiet",
+            "--dest",
+            str(folder),
+            source.requirement,
         ]
         pattern = "*.whl"
     else:
@@ -68,7 +77,9 @@ def _download(source: PackageFile, folder: Path) -> Path:
 
     found = sorted(folder.glob(pattern))
     if len(found) != 1:
-        raise BuildError(f"expected one {pattern} for {source.requirement} in {folder}, got {found}")
+        raise BuildError(
+            f"expected one {pattern} for {source.requirement} in {folder}, got {found}"
+        )
     return found[0]
 
 
@@ -82,7 +93,9 @@ def _read_from_package(archive: Path, source: PackageFile) -> bytes:
         except KeyError:
             member = None
         if member is None:
-            raise BuildError(f"{source.path!r} is not a file in {archive.name} ({source.describe()})")
+            raise BuildError(
+                f"{source.path!r} is not a file in {archive.name} ({source.describe()})"
+            )
         return member.read()
 
 

@@ -80,6 +80,7 @@ def test_classify_similar_photos_have_closer_embeddings(
     def cosine(a: list[float] | None, b: list[float] | None) -> float:
         assert a is not None and b is not None
         dot = sum(x * y for x, y in zip(a, b, strict=True))
-        return dot / (sum(x * x for x in a) ** 0.5 * sum(y * y for y in b) ** 0.5)
+        norms: float = sum(x * x for x in a) ** 0.5 * sum(y * y for y in b) ** 0.5
+        return dot / norms
 
     assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2]) + 0.2

