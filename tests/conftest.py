@@ -88,16 +88,26 @@ def new_database(service_urls: dict[str, Any]) -> Iterator[Callable[[], dict[str
     def make() -> dict[str, str]:
         if BACKEND == "embedded":
             return {}
-        name = f"kv_test_{secrets.token_hex(4)}"
-        with _postgres_admin().connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        made.append(name)
-        return {**service_urls, "database_url": f"{POSTGRES_URL}/{name}"}
+        made.append(_create_database())
+        return {**service_urls, "database_url": f"{POSTGRES_URL}/{made[-1]}"}
 
     yield make
+    _drop_databases(made)
+
+
+def _create_database() -> str:
+    name = f"kv_test_{secrets.token_hex(4)}"
     admin = _postgres_admin()
     with admin.connect() as connection:
-        for name in made:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name
+
+
+def _drop_databases(names: list[str]) -> None:
+    admin = _postgres_admin()
+    with admin.connect() as connection:
+        for name in names:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
@@ -168,13 +178,25 @@ def port() -> int:
     return free_port()
 
 
+def _dispose(system: LocalSystem) -> None:
+    """Stop a test system and remove what it had on the shared services."""
+    system.stop()
+    delete_queues(system.settings)
+    if BACKEND == "services" and system.settings.database_url:
+        _drop_databases([system.settings.database_url.rsplit("/", 1)[1]])
+
+
 def launch_system(base_dir: Path, service_urls: dict[str, Any], model_dir: Path,
                   split: bool = False, **overrides: str) -> LocalSystem:
-    """Start a whole local system (functions, bridge, worker as processes) and wait for it."""
+    """Start a whole local system (functions, bridge, worker as processes) and wait for it.
+
+    Like a cluster of its own, it has its own database and queue (and blob folder): a
+    worker that shared another system's queue would take tasks whose blobs it cannot see."""
     data_dir = Path(tempfile.mkdtemp(dir=base_dir))
-    # A queue of its own: on the services back end a system's worker would otherwise take
-    # the tasks of other systems and tests, whose blobs it cannot see.
-    system_settings = make_settings(data_dir, service_urls, model_dir,
+    urls = dict(service_urls)
+    if BACKEND == "services":
+        urls["database_url"] = f"{POSTGRES_URL}/{_create_database()}"
+    system_settings = make_settings(data_dir, urls, model_dir,
                                     queue=f"kubevision.test.{secrets.token_hex(4)}")
     system_plan = plan("127.0.0.1", free_port_block(6), split, free_port())
     extra_env = {f"KV_{key.upper()}": value for key, value in overrides.items()}
@@ -202,8 +224,7 @@ def system_factory(
 
     yield start_system
     for running in started:
-        running.stop()
-        delete_queues(running.settings)
+        _dispose(running)
 
 
 @pytest.fixture(scope="session")
@@ -213,8 +234,7 @@ def system(
     """One combined-mode system shared by the end-to-end tests."""
     shared = launch_system(tmp_path_factory.mktemp("kv-system"), service_urls, model_dir)
     yield shared
-    shared.stop()
-    delete_queues(shared.settings)
+    _dispose(shared)
 
 
 S3_BUCKET = "kubevision-test"

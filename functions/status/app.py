@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import binascii
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -84,10 +86,11 @@ def read_image(
     image = _image_or_404(context, image_id)
     stored = image
     if size is ImageSize.THUMB:
-        try:
-            stored = thumbnail_of(context, image)
-        except ImageGone as exc:
-            raise _not_found(image_id) from exc
+        with _blob_errors(image_id):
+            try:
+                stored = thumbnail_of(context, image)
+            except ImageGone as exc:
+                raise _not_found(image_id) from exc
 
     # The ETag is the content hash: strong, and the same on every replica.
     etag = f'"{stored.sha256}"'
@@ -95,17 +98,24 @@ def read_image(
     if if_none_match is not None and _etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
 
-    try:
+    with _blob_errors(image_id):
         data = read_bytes(context, stored.sha256)
+    return Response(content=data, media_type=stored.content_type, headers=headers)
+
+
+@contextmanager
+def _blob_errors(image_id: str) -> Iterator[None]:
+    """Blob store failures as answers: missing bytes are a 404, an unreachable store a 503."""
+    try:
+        yield
     except BlobNotFound as exc:
-        logger.error("image %s has a record but no blob %s", image_id, stored.sha256)
+        logger.error("image %s has a record but its blob %s is missing", image_id, exc.key)
         raise ApiError(404, "image_bytes_missing",
                        f"The bytes of image {image_id!r} are missing from the store.") from exc
     except BlobUnavailable as exc:
         raise ApiError(503, "blob_store_unavailable",
                        "The blob store did not answer; try again shortly.",
                        headers={"Retry-After": "5"}) from exc
-    return Response(content=data, media_type=stored.content_type, headers=headers)
 
 
 @router.delete(
