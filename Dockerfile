@@ -80,8 +80,15 @@ CMD ["serve", "status"]
 FROM http-service AS bridge
 CMD ["serve", "bridge"]
 
-# One-shot commands (kubevision migrate, kubevision reap): nothing listens, so nothing to probe.
+# One-shot commands (kubevision migrate, reap, backup): nothing listens, so nothing to probe.
+# `kubevision backup` runs pg_dump, which must be of the server's major version or newer.
 FROM runtime AS ops
+USER 0
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
+USER 10001:10001
 HEALTHCHECK NONE
 CMD ["migrate"]
 
