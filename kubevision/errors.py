@@ -70,9 +70,9 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         {"location": ".".join(str(part) for part in err["loc"]), "problem": err["msg"]}
         for err in exc.errors()
     ]
+    summary = "; ".join(f"{p['location']}: {p['problem']}" for p in problems)
     return ApiError(
-        422, "invalid_request", "The request is not valid; see details.problems.",
-        {"problems": problems},
+        422, "invalid_request", f"The request is not valid: {summary}.", {"problems": problems},
     ).to_response()
 
 
