@@ -18,7 +18,7 @@ from kubevision.settings import load_settings
 
 app = typer.Typer(help="KubeVision: upload images, run ONNX models on them, follow the results.",
                   no_args_is_help=True, add_completion=False)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 _APPS = {
     "upload": "functions.upload.app:app",

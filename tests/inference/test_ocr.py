@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from skimage import data as skdata
 
 from kubevision.inference.ocr import ctc_decode
 from kubevision.inference.registry import ModelSet
@@ -92,3 +93,10 @@ def test_find_text_boxes_grows_a_confident_blob_into_a_box() -> None:
     xs, ys = box.corners[:, 0], box.corners[:, 1]
     assert box.score == pytest.approx(0.9, abs=0.01)
     assert xs.min() < 10 and xs.max() > 110 and ys.min() < 20 and ys.max() > 30
+
+
+def test_ocr_reads_no_text_in_a_photo_without_any(model_set: ModelSet) -> None:
+    result = model_set.run(Image.fromarray(skdata.chelsea()), ["ocr"])["ocr"]
+
+    assert result.items == []
+    assert not result.text
