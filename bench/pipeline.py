@@ -14,9 +14,11 @@ never asserted; the targets are printed beside them.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import io
+import json
+import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,13 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kubevision.inference.normalize import to_upright_rgb  # noqa: E402
 from kubevision.inference.registry import ModelSet  # noqa: E402
-from kubevision.modelstore.store import ModelStore  # noqa: E402
-
 from kubevision.local import LocalSystem, plan, start  # noqa: E402
+from kubevision.modelstore.store import ModelStore  # noqa: E402
 from kubevision.settings import Settings  # noqa: E402
 
-PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "motorcycle_left", "cat",
-          "immunohistochemistry")
+PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "cat", "immunohistochemistry", "camera")
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 
 
@@ -53,15 +53,20 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q))
 
 
-def distinct_photos(count: int, fmt: str = "PNG") -> list[bytes]:
-    """`count` real photos, each made unique by one random pixel so none is a duplicate."""
+def distinct_photos(count: int, fmt: str = "PNG", pixels: int | None = None) -> list[bytes]:
+    """`count` real photos, each made unique by one random pixel so none is a duplicate;
+    resized to about `pixels` pixels when given."""
     bases = [Image.fromarray(getattr(skdata, name)()).convert("RGB") for name in PHOTOS]
+    if pixels is not None:
+        bases = [base.resize((round(base.width * (pixels / (base.width * base.height)) ** 0.5),
+                              round(base.height * (pixels / (base.width * base.height)) ** 0.5)),
+                             Image.Resampling.BICUBIC) for base in bases]
     out = []
     for index in range(count):
         image = bases[index % len(bases)].copy()
         image.putpixel((0, 0), tuple(secrets.token_bytes(3)))
         buffer = io.BytesIO()
-        image.save(buffer, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+        image.save(buffer, fmt, **({"quality": 92} if fmt == "JPEG" else {}))
         out.append(buffer.getvalue())
     return out
 
@@ -80,7 +85,7 @@ def bare_work(settings: Settings, photos: list[bytes]) -> list[float]:
     return times
 
 
-def run_one(client: httpx.Client, photo: bytes) -> float:
+def run_one(client: httpx.Client, photo: bytes, poll_s: float = 0.002) -> float:
     """Upload, process and wait for `done`; seconds from the first byte sent."""
     started = time.perf_counter()
     image = client.post("/upload", files={"file": ("p.png", photo)}).json()
@@ -89,7 +94,7 @@ def run_one(client: httpx.Client, photo: bytes) -> float:
         state = client.get(f"/task/{task['task_id']}").json()["state"]
         if state in ("done", "failed"):
             break
-        time.sleep(0.002)
+        time.sleep(poll_s)
     if state != "done":
         raise RuntimeError(f"task {task['task_id']} ended {state}")
     return time.perf_counter() - started
@@ -109,7 +114,8 @@ def concurrent_throughput(system: LocalSystem, photos: list[bytes], clients: int
     def client_loop(share: list[bytes]) -> int:
         with httpx.Client(base_url=system.plan.url("gateway"), timeout=120) as client:
             for photo in share:
-                run_one(client, photo)
+                # Eight clients polling every 2 ms would load the two cores more than the work.
+                run_one(client, photo, poll_s=0.025)
         return len(share)
 
     started = time.perf_counter()
@@ -118,30 +124,27 @@ def concurrent_throughput(system: LocalSystem, photos: list[bytes], clients: int
     return done / (time.perf_counter() - started)
 
 
-async def _hammer(url: str, bodies: list[bytes], concurrency: int, multipart: bool
-                  ) -> tuple[list[float], float]:
-    latencies: list[float] = []
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+def _wrk(url: str, bodies_dir: Path, count: int, seconds: int) -> dict[str, float]:
+    """Drive `url` with wrk: 32 connections, the multipart bodies in `bodies_dir`."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench/pipeline.py needs wrk for the upload run: apt-get install wrk")
+    script = Path(__file__).resolve().parent / "upload.lua"
+    finished = subprocess.run(
+        ["wrk", "-t2", "-c32", f"-d{seconds}s", "-s", str(script), url],
+        env={**os.environ, "BODIES_DIR": str(bodies_dir), "BODIES_COUNT": str(count)},
+        capture_output=True, text=True, check=True,
+    )
+    summary: dict[str, float] = json.loads(finished.stdout.strip().splitlines()[-1])
+    summary["rps"] = summary["requests"] / summary["seconds"]
+    return summary
 
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        async def one_client() -> None:
-            while not queue.empty():
-                body = queue.get_nowait()
-                started = time.perf_counter()
-                if multipart:
-                    response = await client.post(url, files={"file": ("p.jpg", body)})
-                else:
-                    response = await client.post(url, content=body)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code >= 300:
-                    raise RuntimeError(f"{url} answered {response.status_code}")
 
-        started = time.perf_counter()
-        await asyncio.gather(*(one_client() for _ in range(concurrency)))
-        return latencies, len(bodies) / (time.perf_counter() - started)
+def _write_bodies(photos: list[bytes], folder: Path) -> None:
+    for index, photo in enumerate(photos):
+        (folder / f"{index}.bin").write_bytes(
+            b"--kubevisionbenchboundary\r\n"
+            b'Content-Disposition: form-data; name="file"; filename="p.jpg"\r\n'
+            b"Content-Type: image/jpeg\r\n\r\n" + photo + b"\r\n--kubevisionbenchboundary--\r\n")
 
 
 BARE_APP = '''
@@ -174,17 +177,19 @@ def bare_server(port: int) -> Iterator[str]:
         process.wait()
 
 
-def upload_load(system: LocalSystem, requests: int) -> dict[str, float]:
+def upload_load(system: LocalSystem, count: int, seconds: int) -> dict[str, float]:
     """The upload endpoint and a bare body-reading endpoint under the same load."""
-    bodies = distinct_photos(requests, fmt="JPEG")
-    bodies = list(bodies)
-    sizes = [len(b) for b in bodies]
-    ours, ours_rps = asyncio.run(_hammer(f"{system.plan.url('gateway')}/upload", bodies, 32, True))
+    # About a megapixel at quality 92 makes these photos 150-300 KB, 200 KB on average.
+    photos = distinct_photos(count, fmt="JPEG", pixels=1_000_000)
+    folder = Path(tempfile.mkdtemp(prefix="kv-bench-bodies-"))
+    _write_bodies(photos, folder)
+    ours = _wrk(f"{system.plan.url('gateway')}/upload", folder, count, seconds)
     with bare_server(system.plan.ports["gateway"] + 20) as url:
-        bare, bare_rps = asyncio.run(_hammer(f"{url}/upload", bodies, 32, True))
-    return {"size_kb": statistics.mean(sizes) / 1024, "p50_ms": percentile(ours, 50) * 1000,
-            "p99_ms": percentile(ours, 99) * 1000, "rps": ours_rps,
-            "bare_p99_ms": percentile(bare, 99) * 1000, "bare_rps": bare_rps}
+        bare = _wrk(f"{url}/upload", folder, count, seconds)
+    shutil.rmtree(folder)
+    return {"size_kb": statistics.mean(len(p) for p in photos) / 1024,
+            "p50_ms": ours["p50_ms"], "p99_ms": ours["p99_ms"], "rps": ours["rps"],
+            "errors": ours["errors"], "bare_p99_ms": bare["p99_ms"], "bare_rps": bare["rps"]}
 
 
 def fresh_services() -> tuple[dict[str, str], str]:
@@ -213,7 +218,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["embedded", "services", "both"], default="both")
     parser.add_argument("--photos", type=int, default=60, help="photos per latency run")
-    parser.add_argument("--uploads", type=int, default=1000, help="requests in the upload run")
+    parser.add_argument("--uploads", type=int, default=1500,
+                        help="distinct photos for the upload run")
+    parser.add_argument("--seconds", type=int, default=6, help="length of each upload run")
     parser.add_argument("--model-dir", type=Path, default=Path(".kubevision/models"))
     args = parser.parse_args()
     settings = Settings(model_dir=args.model_dir.resolve())
@@ -235,7 +242,7 @@ def main() -> None:
             latencies = idle_latency(system, photos)
             added = [(lat - statistics.median(bare)) * 1000 for lat in latencies]
             rate = concurrent_throughput(system, distinct_photos(80), clients=8)
-            load = upload_load(system, args.uploads)
+            load = upload_load(system, args.uploads, args.seconds)
             rss_after = worker.memory_info().rss / 2**20
         finally:
             system.stop()
