@@ -117,7 +117,10 @@ def run_submit(paths: list[Path], *, base_url: str, wait: bool, tasks: list[str]
             waiting = progress.add_task("processing", total=len(queued))
             deadline = time.monotonic() + timeout_s
             while time.monotonic() < deadline:
-                open_items = [item for item in queued if item.state not in _FINISHED]
+                # A task that was already done (the same image processed before) is fetched
+                # once all the same, for its results.
+                open_items = [item for item in queued
+                              if item.state not in _FINISHED or not item.task]
                 if not open_items:
                     break
                 for item in open_items:

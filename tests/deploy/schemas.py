@@ -9,6 +9,7 @@ under ``kubectl apply``'s default ``--validate=strict``.
 from __future__ import annotations
 
 import os
+import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,16 +27,35 @@ Schema = dict[str, Any]
 
 
 def schemas_dir() -> Path:
-    """``../shared/k8s-schemas`` beside the repository (as CI lays it), else ``$KV_K8S_SCHEMAS``."""
-    beside_repo = REPO_ROOT.parent / "shared" / "k8s-schemas"
-    if (beside_repo / "crds").is_dir():
-        return beside_repo
+    """The upstream CRDs: ``$KV_K8S_SCHEMAS``, else ``shared/k8s-schemas`` beside the repository
+    or beside the local repository it was cloned from (a CI clone of a working copy)."""
     from_env = os.environ.get("KV_K8S_SCHEMAS")
-    if from_env and (Path(from_env) / "crds").is_dir():
-        return Path(from_env)
+    candidates = [Path(from_env)] if from_env else []
+    candidates.append(REPO_ROOT.parent / "shared" / "k8s-schemas")
+    origin = _local_origin()
+    if origin is not None:
+        candidates.append(origin.parent / "shared" / "k8s-schemas")
+    for candidate in candidates:
+        if (candidate / "crds").is_dir():
+            return candidate
     raise FileNotFoundError(
-        f"no CRD schemas at {beside_repo / 'crds'} and $KV_K8S_SCHEMAS={from_env!r} has none"
+        "no CRD schemas (a crds/ folder) in any of "
+        + ", ".join(str(c) for c in candidates)
+        + "; set $KV_K8S_SCHEMAS to the folder that holds crds/"
     )
+
+
+def _local_origin() -> Path | None:
+    """The folder of the ``origin`` remote when it is a path on this machine."""
+    try:
+        url = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "config", "--get", "remote.origin.url"],
+            capture_output=True, text=True, check=False,
+        ).stdout.strip()
+    except OSError:
+        return None
+    url = url.removeprefix("file://")
+    return Path(url).resolve() if url.startswith("/") else None
 
 
 def strict(schema: Schema) -> Schema:
