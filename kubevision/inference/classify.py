@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 
 from kubevision.inference.batching import chunks
+from kubevision.inference.resize import resize_rgb
 from kubevision.inference.results import Region, TaskOptions, TaskResult, select
 from kubevision.inference.session import LoadedModel
 from kubevision.inference.timing import stopwatch
@@ -64,18 +65,15 @@ class Classifier:
 def preprocess(image: Image.Image) -> np.ndarray:
     """The centre crop, resized to 224x224 and scaled to about [-1, 1], channels first.
 
-    Cropping in source coordinates before resizing keeps memory flat for huge or very
-    elongated images: only the 224x224 result is ever allocated.
+    Only the centre square is converted and resized, so a huge or very elongated image costs
+    no more memory than that square.
     """
     width, height = image.size
     side = min(width, height) * CROP_FRACTION
     left, top = (width - side) / 2, (height - side) / 2
-    crop = image.resize(
-        (INPUT_SIZE, INPUT_SIZE), Image.Resampling.BICUBIC, box=(left, top, left + side, top + side)
-    )
-    pixels = np.asarray(crop, dtype=np.float32)
+    pixels = resize_rgb(image, (INPUT_SIZE, INPUT_SIZE), box=(left, top, left + side, top + side))
     # The checkpoint was trained on (x - 127) / 128, not on ImageNet mean and deviation.
-    scaled: np.ndarray = ((pixels - 127.0) / 128.0).transpose(2, 0, 1)
+    scaled: np.ndarray = ((pixels.astype(np.float32) - 127.0) / 128.0).transpose(2, 0, 1)
     return scaled
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from kubevision.inference.resize import resize_rgb
 from kubevision.inference.results import Region, TaskOptions, TaskResult, select
 from kubevision.inference.session import LoadedModel
 from kubevision.inference.timing import stopwatch
@@ -46,8 +47,7 @@ class Detector:
 
 def preprocess(image: Image.Image) -> np.ndarray:
     """A plain 300x300 resize (the model was trained without letterboxing), uint8, NHWC."""
-    resized = image.resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR)
-    return np.asarray(resized, dtype=np.uint8)[np.newaxis]
+    return resize_rgb(image, (INPUT_SIZE, INPUT_SIZE))[np.newaxis]
 
 
 def _to_pixels(box: np.ndarray, size: tuple[int, int]) -> list[float]:

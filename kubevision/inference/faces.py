@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from kubevision.inference.resize import resize_rgb
 from kubevision.inference.results import Region, TaskOptions, TaskResult, select
 from kubevision.inference.session import LoadedModel
 from kubevision.inference.timing import stopwatch
@@ -83,9 +84,9 @@ def preprocess(image: Image.Image) -> tuple[np.ndarray, Letterbox]:
     height = max(1, round(image.height * scale))
     left, top = (INPUT_SIZE - width) // 2, (INPUT_SIZE - height) // 2
 
-    canvas = Image.new("RGB", (INPUT_SIZE, INPUT_SIZE))
-    canvas.paste(image.resize((width, height), Image.Resampling.BILINEAR), (left, top))
-    pixels = np.asarray(canvas, dtype=np.float32) / 127.5 - 1.0
+    pixels = np.full((INPUT_SIZE, INPUT_SIZE, 3), -1.0, dtype=np.float32)
+    resized = resize_rgb(image, (width, height))
+    pixels[top : top + height, left : left + width] = resized / np.float32(127.5) - 1.0
     return pixels[np.newaxis], Letterbox(scale=scale, left=left, top=top)
 
 
