@@ -11,6 +11,7 @@ import logging
 from celery import Celery
 from kombu import Exchange, Queue
 
+from kubevision.fsqueue import TRANSPORT
 from kubevision.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ def create_celery(settings: Settings) -> Celery:
         worker_send_task_events=False,
         task_send_sent_event=False,
     )
+    if settings.is_embedded:
+        app.conf.broker_transport = TRANSPORT
     return app
 
 

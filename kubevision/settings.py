@@ -137,7 +137,12 @@ class Settings(BaseSettings):
 
     execution_provider: ExecutionProvider = ExecutionProvider.AUTO
     require_gpu: bool = False
-    worker_concurrency: int = Field(1, ge=1)
+    # Two threads let one task's database writes and decoding overlap another's inference.
+    worker_concurrency: int = Field(2, ge=1)
+    # ONNX Runtime's threads spin for a while after each run by default: a little faster on a
+    # CPU of its own, but that burns the CPU quota the rest of the worker (and, on one machine,
+    # the API) needs, so spinning is off unless asked for.
+    ort_spin_wait: bool = False
     worker_health_port: int = Field(8090, ge=0, le=65535)
     # Models loaded when a worker starts; others load on first use. Empty means all.
     worker_models: list[str] = []

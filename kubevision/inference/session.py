@@ -123,6 +123,9 @@ def open_model(store: ModelStore, model_id: str, settings: Settings) -> LoadedMo
     # One model runs at a time in a worker process; parallel graph branches only add threads.
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry(
+        "session.intra_op.allow_spinning", "1" if settings.ort_spin_wait else "0"
+    )
     session = onnxruntime.InferenceSession(str(path), options, providers=providers)
 
     # A GPU provider that fails to initialise (no driver, wrong CUDA) drops silently to CPU.
