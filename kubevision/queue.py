@@ -44,8 +44,9 @@ def _transport_options(settings: Settings) -> dict[str, object]:
         return {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
                 "processed_folder": str(folder / "processed"), "store_processed": False,
                 "control_folder": str(folder / "control"),
-                # Short polls keep the embedded queue's latency near RabbitMQ's.
-                "polling_interval": 0.01}
+                # Short polls keep the embedded queue's latency near RabbitMQ's; listing a
+                # nearly empty folder every 2 ms costs well under 1 % of a core.
+                "polling_interval": 0.002}
     if settings.resolved_broker_url.startswith(("amqp", "pyamqp")):
         return {"confirm_publish": True}
     return {}
