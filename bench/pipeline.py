@@ -66,7 +66,9 @@ def distinct_photos(count: int, fmt: str = "PNG", pixels: int | None = None) -> 
         image = bases[index % len(bases)].copy()
         image.putpixel((0, 0), tuple(secrets.token_bytes(3)))
         buffer = io.BytesIO()
-        image.save(buffer, fmt, **({"quality": 92} if fmt == "JPEG" else {}))
+        # JPEG's quantisation can undo the changed pixel; a unique comment cannot be undone.
+        extra = {"quality": 92, "comment": f"kubevision bench {index} {secrets.token_hex(8)}"}
+        image.save(buffer, fmt, **(extra if fmt == "JPEG" else {}))
         out.append(buffer.getvalue())
     return out
 
@@ -74,10 +76,9 @@ def distinct_photos(count: int, fmt: str = "PNG", pixels: int | None = None) -> 
 def bare_work(settings: Settings, photos: list[bytes]) -> list[float]:
     """Seconds per photo of decode + pre-process + classify in this process.
 
-    ONNX Runtime's threads may spin here, as they should in a process with nothing else to do;
-    the worker turns spinning off because it shares its CPUs.
+    ONNX Runtime's threads spin here, as they should in a process with nothing else to do;
+    the local run's worker does not, because it shares the CPUs with the functions.
     """
-    settings = settings.model_copy(update={"ort_spin_wait": True})
     models = ModelSet(ModelStore(settings.resolved_model_dir), settings)
     models.load(["classify"])
     for photo in photos[:5]:
@@ -232,28 +233,32 @@ def main() -> None:
     settings = Settings(model_dir=args.model_dir.resolve())
 
     photos = distinct_photos(args.photos + 3)
-    bare = bare_work(settings, photos)
-    bare_rate = len(bare) / sum(bare)
-    print(f"bare work (decode + pre-process + classify, one process): median "
-          f"{statistics.median(bare) * 1000:.1f} ms, p99 {percentile(bare, 99) * 1000:.1f} ms, "
-          f"{bare_rate:.1f} images/s")
-
     backends = ["embedded", "services"] if args.backend == "both" else [args.backend]
     for index, backend in enumerate(backends):
+        # This shared machine's speed drifts: the bare loop runs just before and just after the
+        # system, and the faster of the two is the yardstick (the harder one to meet).
+        bare_runs = [bare_work(settings, photos)]
         system = start_system(backend, settings.resolved_model_dir, 18000 + 100 * index,
                               '["classify"]')
         try:
             worker = psutil.Process(system.processes["worker"].pid)
             rss_mb = worker.memory_info().rss / 2**20
             latencies = idle_latency(system, photos)
-            added = [(lat - statistics.median(bare)) * 1000 for lat in latencies]
             rate = concurrent_throughput(system, distinct_photos(80), clients=8)
             load = upload_load(system, args.uploads, args.seconds)
             rss_after = worker.memory_info().rss / 2**20
         finally:
             system.stop()
+        bare_runs.append(bare_work(settings, photos))
+        bare = min(bare_runs, key=statistics.median)
+        bare_rate = len(bare) / sum(bare)
+        added = [(lat - statistics.median(bare)) * 1000 for lat in latencies]
 
         print(f"\n[{backend}]")
+        print("  bare work (decode + pre-process + classify, one process): median "
+              + " / ".join(f"{statistics.median(run) * 1000:.1f}" for run in bare_runs)
+              + f" ms before / after; yardstick {statistics.median(bare) * 1000:.1f} ms, "
+              f"{bare_rate:.1f} images/s")
         print(f"  idle upload->done: median {statistics.median(latencies) * 1000:.1f} ms; "
               f"added to bare work: median {statistics.median(added):.1f} ms (target <= 30), "
               f"p99 {percentile(added, 99):.1f} ms (target <= 100)")

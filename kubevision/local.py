@@ -122,6 +122,9 @@ def start(settings: Settings, system_plan: Plan, log_dir: Path | None = None,
     context.close()
 
     base_env = {**os.environ, **settings_env(settings), **(extra_env or {})}
+    # The worker shares these CPUs with the functions and the bridge: its inference threads
+    # must sleep between runs rather than spin (unless the caller says otherwise).
+    base_env.setdefault("KV_ORT_SPIN_WAIT", "false")
     base_env["K_SINK"] = system_plan.bridge_url
     system = LocalSystem(plan=system_plan, settings=settings, env=base_env, log_dir=log_dir)
     commands = {name: ["serve", name, "--host", system_plan.host, "--port", str(port)]

@@ -139,10 +139,10 @@ class Settings(BaseSettings):
     require_gpu: bool = False
     # Two threads let one task's database writes and decoding overlap another's inference.
     worker_concurrency: int = Field(2, ge=1)
-    # ONNX Runtime's threads spin for a while after each run by default: a little faster on a
-    # CPU of its own, but that burns the CPU quota the rest of the worker (and, on one machine,
-    # the API) needs, so spinning is off unless asked for.
-    ort_spin_wait: bool = False
+    # ONNX Runtime's threads spin for a while after each run: faster for a worker with CPUs of
+    # its own, but on one machine that CPU time is taken from the API and the bridge, so
+    # `kubevision up` turns it off.
+    ort_spin_wait: bool = True
     worker_health_port: int = Field(8090, ge=0, le=65535)
     # Models loaded when a worker starts; others load on first use. Empty means all.
     worker_models: list[str] = []
