@@ -72,6 +72,9 @@ def create_celery(settings: Settings) -> Celery:
         task_soft_time_limit=settings.task.time_limit_s,
         task_time_limit=settings.task.time_limit_s + 15,
         result_expires=24 * 3600,
+        # The bridge publishes from a pool of threads; a backend per thread (Celery's default)
+        # means building one again in every new thread, a few milliseconds per publish.
+        result_backend_thread_safe=True,
         broker_transport_options=_transport_options(settings),
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=5,
