@@ -7,7 +7,7 @@ import json
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Body, FastAPI, Header, Path, Request
+from fastapi import APIRouter, BackgroundTasks, Body, FastAPI, Header, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Row
@@ -82,6 +82,7 @@ def fingerprint(image_id: str, request: ProcessRequest) -> str:
 )
 def process_image(
     request: Request,
+    background: BackgroundTasks,
     image_id: str = Path(max_length=64),
     body: ProcessRequest | None = Body(None),
     idempotency_key: str | None = Header(None, max_length=255),
@@ -111,7 +112,7 @@ def process_image(
     if created:
         publish_status(context.cache.client, image_id, task.id, "queued")
     if task.state == "queued" and task.dispatched_at is None:
-        _announce(context, task)
+        _announce(context, task, background)
 
     accepted = ProcessAccepted(task_id=task.id, image_id=image_id, state=task.state,
                                created=created, models=task.models, links=task_links(task))
@@ -119,7 +120,7 @@ def process_image(
                         headers={"Location": f"/task/{task.id}"})
 
 
-def _announce(context: AppContext, task: Row[Any]) -> None:
+def _announce(context: AppContext, task: Row[Any], background: BackgroundTasks) -> None:
     event = make_event(
         PROCESS_REQUESTED, source=SOURCE, subject=task.image_id,
         data={"task_id": task.id, "image_id": task.image_id, "models": task.models},
@@ -132,10 +133,16 @@ def _announce(context: AppContext, task: Row[Any]) -> None:
         raise ApiError(503, "queue_unavailable",
                        "The task is recorded but could not be queued yet; retry the request "
                        "(it returns the same task).", {"task_id": task.id}) from exc
-    with context.engine.begin() as connection:
-        mark_dispatched(connection, task.id)
+    # Recorded after the response: the client need not wait for it, and the bridge records the
+    # same moment when it publishes the task.
+    background.add_task(_record_dispatched, context, task.id)
     logger.info("task %s for image %s announced as event %s", task.id, task.image_id,
                 event.get_id())
+
+
+def _record_dispatched(context: AppContext, task_id: str) -> None:
+    with context.engine.begin() as connection:
+        mark_dispatched(connection, task_id)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
 
 from bridge.app import create_app as create_bridge_app
 from functions.process.app import create_app
+from functions.status.app import create_app as create_status_app
 from functions.upload.app import create_app as create_upload_app
 from kubevision.settings import Settings
 from tests.support.system import clear_queue, free_port, queued_messages, serve_in_thread
@@ -145,3 +147,25 @@ def test_unreachable_sink_gets_503_and_a_retry_returns_the_same_task(
     assert refused.json()["error"]["code"] == "queue_unavailable"
     assert retried.json()["task_id"] == refused.json()["error"]["details"]["task_id"]
     assert retried.json()["state"] == "queued"
+
+
+def test_a_task_the_broker_accepted_is_marked_dispatched(
+    settings: Settings, image_id: str
+) -> None:
+    # The Knative Broker answers 202 as soon as it holds the event; the bridge has not seen it
+    # yet, so the process function itself records the hand-over.
+    broker = FastAPI()
+
+    @broker.post("/")
+    def accept() -> Response:
+        return Response(status_code=202)
+
+    with serve_in_thread(broker, free_port()) as broker_url, TestClient(
+        create_app(settings.model_copy(update={"sink_url": broker_url + "/"}))
+    ) as client:
+        response = client.post(f"/process/{image_id}", json={"tasks": ["faces"]})
+    with TestClient(create_status_app(settings)) as status:
+        task = status.get(f"/task/{response.json()['task_id']}").json()
+
+    assert response.status_code == 202
+    assert task["dispatched_at"] is not None
