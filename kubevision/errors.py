@@ -66,14 +66,21 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = [
-        {"location": ".".join(str(part) for part in err["loc"]), "problem": err["msg"]}
-        for err in exc.errors()
-    ]
+    problems = [_problem(err) for err in exc.errors()]
     summary = "; ".join(f"{p['location']}: {p['problem']}" for p in problems)
     return ApiError(
         422, "invalid_request", f"The request is not valid: {summary}.", {"problems": problems},
     ).to_response()
+
+
+def _problem(err: dict[str, Any]) -> dict[str, str]:
+    if err.get("type") == "json_invalid":
+        # Pydantic says "body.9: JSON decode error"; say what and where in words.
+        position = err["loc"][1] if len(err["loc"]) > 1 else "?"
+        reason = (err.get("ctx") or {}).get("error", "invalid JSON")
+        return {"location": "body",
+                "problem": f"the body is not valid JSON ({reason} at character {position})"}
+    return {"location": ".".join(str(part) for part in err["loc"]), "problem": err["msg"]}
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:

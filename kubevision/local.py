@@ -139,7 +139,8 @@ def start(settings: Settings, system_plan: Plan, log_dir: Path | None = None,
 def spawn(name: str, args: list[str], env: dict[str, str], system_plan: Plan,
           log_dir: Path | None) -> subprocess.Popen[bytes]:
     """Start one part of the system as `python -m kubevision ARGS`."""
-    env = dict(env, KV_WORKER_HEALTH_PORT=str(system_plan.worker_health_port))
+    env = dict(env, KV_WORKER_HEALTH_PORT=str(system_plan.worker_health_port),
+               KV_WORKER_HEALTH_HOST=system_plan.host)
     if name.startswith("worker"):
         # The worker's processed/failed events have no consumer on one machine.
         env.pop("K_SINK", None)

@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     # `kubevision up` turns it off.
     ort_spin_wait: bool = True
     worker_health_port: int = Field(8090, ge=0, le=65535)
+    # All interfaces in a pod (the kubelet probes the pod's IP); `kubevision up` narrows it
+    # to the host it serves on.
+    worker_health_host: str = "0.0.0.0"
     # Models loaded when a worker starts; others load on first use. Empty means all.
     worker_models: list[str] = []
 

@@ -103,6 +103,35 @@ def run_submit(paths: list[Path], *, base_url: str, wait: bool, tasks: list[str]
         console.print("[red]no image files found[/]")
         return 1
 
+    try:
+        _submit_all(items, base_url=base_url, wait=wait, tasks=tasks, timeout_s=timeout_s,
+                    console=console)
+    except httpx.TransportError as exc:
+        console.print(f"[red]cannot reach KubeVision at {base_url}: {exc}[/] "
+                      "(is `kubevision up` running there? --url names another address)")
+        return len(items)
+
+    failures = 0
+    for item in items:
+        ok = item.state == "done" or (not wait and item.task_id is not None)
+        failures += not ok
+        if as_json:
+            print(json.dumps({"path": str(item.path), "image_id": item.image_id,
+                              "task_id": item.task_id, "state": item.state,
+                              "error": item.error, "results": item.task.get("results")}))
+            continue
+        colour = "green" if ok else "red"
+        console.print(f"[{colour}]{item.state:>10}[/] {item.path}  image={item.image_id}")
+        if item.error:
+            console.print(f"           {item.error}")
+        for line in summarise(item.task):
+            console.print(f"           {line}")
+    return failures
+
+
+def _submit_all(items: list[Submission], *, base_url: str, wait: bool, tasks: list[str] | None,
+                timeout_s: float, console: Console) -> None:
+    """Upload and queue every item, then (with ``wait``) follow them until they finish."""
     with httpx.Client(base_url=base_url, timeout=60) as client, Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=True,
@@ -131,19 +160,3 @@ def run_submit(paths: list[Path], *, base_url: str, wait: bool, tasks: list[str]
                 if item.state not in _FINISHED:
                     item.state, item.error = "timeout", f"not finished after {timeout_s} s"
 
-    failures = 0
-    for item in items:
-        ok = item.state == "done" or (not wait and item.task_id is not None)
-        failures += not ok
-        if as_json:
-            print(json.dumps({"path": str(item.path), "image_id": item.image_id,
-                              "task_id": item.task_id, "state": item.state,
-                              "error": item.error, "results": item.task.get("results")}))
-            continue
-        colour = "green" if ok else "red"
-        console.print(f"[{colour}]{item.state:>10}[/] {item.path}  image={item.image_id}")
-        if item.error:
-            console.print(f"           {item.error}")
-        for line in summarise(item.task):
-            console.print(f"           {line}")
-    return failures

@@ -66,7 +66,8 @@ def run_worker(settings: Settings) -> None:
     configure_logging(settings.log_level)
     app, worker = create_worker_app(settings)
     if settings.worker_health_port:
-        serve_health(settings.worker_health_port, lambda: readiness(worker),
+        serve_health(settings.worker_health_host, settings.worker_health_port,
+                     lambda: readiness(worker),
                      lambda: describe(worker),
                      lambda: {"cache": worker.context.cache.stats.snapshot()})
     try:

@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 
 def serve_health(
-    port: int, readiness: Callable[[], dict[str, str]],
+    host: str, port: int, readiness: Callable[[], dict[str, str]],
     describe: Callable[[], dict[str, object]], stats: Callable[[], dict[str, object]],
 ) -> ThreadingHTTPServer:
     """Start answering /healthz, /readyz and /stats on the port; returns the running server."""
@@ -46,7 +46,7 @@ def serve_health(
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             return
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     threading.Thread(target=server.serve_forever, name="worker-health", daemon=True).start()
     logger.info("worker health on port %d", server.server_address[1])
     return server

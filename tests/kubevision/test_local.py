@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+import psutil
 import pytest
 
 from kubevision.local import LocalSystem
@@ -87,3 +88,13 @@ def test_worker_reports_provider_in_readiness(system: LocalSystem) -> None:
     assert response.status_code == 200
     assert response.json()["checks"]["models"] == "ok"
     assert response.json()["provider"] == "CPUExecutionProvider"
+
+
+def test_worker_health_listens_only_on_the_local_run_host(system: LocalSystem) -> None:
+    worker = psutil.Process(system.processes["worker"].pid)
+
+    listening = {(c.laddr.ip, c.laddr.port) for c in worker.net_connections("tcp")
+                 if c.status == psutil.CONN_LISTEN}
+
+    assert (system.plan.host, system.plan.worker_health_port) in listening
+    assert ("0.0.0.0", system.plan.worker_health_port) not in listening

@@ -11,6 +11,7 @@ from PIL import Image
 from skimage import data as skdata
 
 from kubevision.local import LocalSystem
+from tests.support.system import free_port
 
 
 def _submit(system: LocalSystem, *args: str) -> subprocess.CompletedProcess[str]:
@@ -71,3 +72,17 @@ def test_submit_unknown_task_is_refused_by_the_server(
 
     assert finished.returncode == 1
     assert "telepathy" in finished.stderr
+
+
+def test_submit_to_an_address_where_nothing_listens_says_so_in_one_line(tmp_path: Path) -> None:
+    Image.fromarray(skdata.coffee()).save(tmp_path / "coffee.png")
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "kubevision", "submit", str(tmp_path), "--url",
+         f"http://127.0.0.1:{free_port()}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+
+    assert finished.returncode == 1
+    assert "cannot reach KubeVision" in finished.stderr
+    assert "Traceback" not in finished.stderr + finished.stdout

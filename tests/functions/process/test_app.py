@@ -169,3 +169,11 @@ def test_a_task_the_broker_accepted_is_marked_dispatched(
 
     assert response.status_code == 202
     assert task["dispatched_at"] is not None
+
+
+def test_a_body_that_is_not_json_gets_422_saying_so(client: TestClient, image_id: str) -> None:
+    response = client.post(f"/process/{image_id}", content=b'{"tasks": [classify]}',
+                           headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 422
+    assert "not valid JSON" in response.json()["error"]["message"]
