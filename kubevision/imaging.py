@@ -8,15 +8,19 @@ whole image decoded once to prove it is complete.
 from __future__ import annotations
 
 import io
+import logging
 import re
+import struct
 import unicodedata
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from kubevision.errors import ApiError
 from kubevision.settings import Limits
+
+logger = logging.getLogger(__name__)
 
 # Our own pixel check runs first and names the limit; Pillow's bomb guard would only get in
 # the way with a less helpful message.
@@ -123,6 +127,20 @@ def _check_decodes(image: Image.Image, fmt: str) -> None:
                        {"format": fmt}) from exc
     finally:
         image.close()
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says; as stored when that tag cannot be read.
+
+    A photo with a damaged EXIF block is still a photo: a broken tag must cost its rotation,
+    not the image's thumbnail or its processing.
+    """
+    try:
+        return ImageOps.exif_transpose(image) or image
+    except (SyntaxError, ValueError, TypeError, OSError, KeyError, struct.error) as exc:
+        logger.warning("EXIF orientation unreadable, image left as stored: %s", exc)
+        image.info.pop("exif", None)
+        return image
 
 
 _UNSAFE_FILENAME_CHARS = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps
+from PIL import Image
+
+from kubevision.imaging import upright
 
 THUMB = "thumb"
 THUMB_PX = 256
@@ -24,7 +26,7 @@ def make_thumbnail(data: bytes, size_px: int = THUMB_PX) -> Thumbnail:
     with Image.open(io.BytesIO(data)) as original:
         # Shrink while decoding where the format can (JPEG does at 1/2..1/8), before rotating.
         original.draft("RGB", (size_px, size_px))
-        image = ImageOps.exif_transpose(original)
+        image = upright(original)
         image = image.convert("RGBA" if _has_alpha(image) else "RGB")
         image.thumbnail((size_px, size_px), Image.Resampling.LANCZOS)
 

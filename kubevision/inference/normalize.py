@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
+
+from kubevision.imaging import upright as upright_image
 
 # Pillow's modes for one channel deeper than 8 bits; each is scaled, never clipped, to 8 bits.
 _DEEP_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}
@@ -18,7 +20,7 @@ def to_upright_rgb(image: Image.Image) -> Image.Image:
     orientation tag and the same photo saved upright give the same coordinates.
     """
     frame = _first_frame(image)
-    upright = ImageOps.exif_transpose(frame) or frame
+    upright = upright_image(frame)
 
     if upright.mode in _DEEP_MODES:
         upright = _deep_to_grey(upright)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 import numpy as np
@@ -100,3 +101,19 @@ def test_tiny_and_elongated_images_run_every_task(
         for item in result.items:
             if item.box:
                 assert 0 <= item.box[0] <= item.box[2] <= size[0]
+
+
+# A damaged EXIF block as cameras and editors sometimes write it, per format.
+DAMAGED_EXIF = {"JPEG": b"Exif\x00\x00GARBAGEGARBAGE", "PNG": b"GARBAGEGARBAGE",
+                "WEBP": b"GARBAGEGARBAGE"}
+
+
+@pytest.mark.parametrize("fmt", sorted(DAMAGED_EXIF))
+def test_a_damaged_exif_block_leaves_the_image_as_stored(fmt: str) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(buffer, fmt, exif=DAMAGED_EXIF[fmt])
+
+    upright = to_upright_rgb(Image.open(io.BytesIO(buffer.getvalue())))
+
+    assert upright.size == (40, 30)
+    assert to_upright_rgb(upright).size == (40, 30)  # the worker normalises twice
