@@ -11,6 +11,7 @@ import io
 import logging
 import re
 import struct
+import threading
 import unicodedata
 import warnings
 from dataclasses import dataclass
@@ -108,8 +109,18 @@ def inspect_image(data: bytes, limits: Limits) -> ImageInfo:
                        f"{limits.max_pixels}.",
                        {"width": width, "height": height, "max_pixels": limits.max_pixels})
 
-    _check_decodes(image, fmt)
+    with _decode_slot(limits.decode_slots):
+        _check_decodes(image, fmt)
     return ImageInfo(format=fmt, content_type=CONTENT_TYPES[fmt], width=width, height=height)
+
+
+_slots: dict[int, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+def _decode_slot(count: int) -> threading.BoundedSemaphore:
+    with _slots_lock:
+        return _slots.setdefault(count, threading.BoundedSemaphore(count))
 
 
 def _check_decodes(image: Image.Image, fmt: str) -> None:

@@ -31,6 +31,9 @@ class Limits(BaseModel):
     max_pixels: int = Field(50_000_000, gt=0)
     formats: list[str] = ["JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP"]
     max_filename_chars: int = Field(200, gt=0)
+    # Uploads decoded at once per process: each may take max_pixels x 4 bytes (200 MB at the
+    # default), so this bounds the decode check's memory; others wait their turn.
+    decode_slots: int = Field(2, ge=1)
 
     @field_validator("formats")
     @classmethod
