@@ -46,10 +46,14 @@ def _missing_required(headers: dict[str, str], body: bytes) -> list[str]:
         return [name for name in REQUIRED_ATTRIBUTES if not headers.get(f"ce-{name}")]
     try:
         envelope = json.loads(body)
-    except ValueError:
-        return list(REQUIRED_ATTRIBUTES)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_event",
+                       f"A structured CloudEvent must be a JSON object; this body is not JSON "
+                       f"({exc}).", {"mode": "structured"}) from exc
     if not isinstance(envelope, dict):
-        return list(REQUIRED_ATTRIBUTES)
+        raise ApiError(400, "invalid_event",
+                       "A structured CloudEvent must be a JSON object with id, source, type "
+                       "and specversion.", {"mode": "structured"})
     return [name for name in REQUIRED_ATTRIBUTES if not envelope.get(name)]
 
 
@@ -133,6 +137,28 @@ def handle_event(context: AppContext, headers: dict[str, str], body: bytes) -> J
     return JSONResponse({"status": "queued", "task_id": task_id}, status_code=202)
 
 
+async def _read_capped(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed ``limit`` bytes: from its
+    Content-Length before reading, or while streaming, so no large body is ever held."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(f"{declared} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(f"more than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(size: str) -> ApiError:
+    return ApiError(413, "event_too_large",
+                    f"Events carry ids only; {size} exceeds the limit of {_MAX_EVENT_BYTES} "
+                    "bytes.", {"max_bytes": _MAX_EVENT_BYTES})
+
+
 @router.post("/", status_code=202, responses={
     200: {"description": "Seen before, or the task already finished; nothing queued"},
     202: {"description": "Queued and confirmed by the broker"},
@@ -140,10 +166,7 @@ def handle_event(context: AppContext, headers: dict[str, str], body: bytes) -> J
 })
 async def receive_event(request: Request) -> JSONResponse:
     """Receive a CloudEvent (binary or structured mode) and queue its task."""
-    body = await request.body()
-    if len(body) > _MAX_EVENT_BYTES:
-        raise ApiError(413, "event_too_large",
-                       f"Events carry ids only; {len(body)} bytes exceeds {_MAX_EVENT_BYTES}.")
+    body = await _read_capped(request, _MAX_EVENT_BYTES)
     headers = {key.lower(): value for key, value in request.headers.items()}
     return await run_in_threadpool(handle_event, get_context(request), headers, body)
 

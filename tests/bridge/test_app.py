@@ -166,3 +166,35 @@ def test_queued_message_carries_the_task_id_and_no_image_bytes(
     assert len(raw) < 4096, f"a {len(raw)}-byte message is too big to hold only ids"
     for sample in (image_bytes[100:164], base64.b64encode(image_bytes[99:150])):
         assert sample not in raw
+
+
+def test_an_oversized_chunked_event_is_refused(
+    client: TestClient, settings: Settings, task_image: tuple[str, str]
+) -> None:
+    def body() -> Iterator[bytes]:
+        # A chunked body with no Content-Length: only the stream can tell its size.
+        for _ in range(4):
+            yield b"x" * 65536
+
+    response = client.post("/", headers=binary_headers(task_image), content=body())
+
+    assert response.status_code == 413
+    assert response.json()["error"]["details"]["max_bytes"] == 64 * 1024
+    assert queued_messages(settings) == 0
+
+
+def test_a_declared_oversized_event_is_refused_from_its_length(
+    client: TestClient, task_image: tuple[str, str]
+) -> None:
+    response = client.post("/", headers=binary_headers(task_image), content=b"x" * 70_000)
+
+    assert response.status_code == 413
+    assert "70000 bytes" in response.json()["error"]["message"]
+
+
+def test_a_structured_event_that_is_not_json_is_called_so(client: TestClient) -> None:
+    response = client.post("/", content=b"{not json",
+                           headers={"Content-Type": "application/cloudevents+json"})
+
+    assert response.status_code == 400
+    assert "not JSON" in response.json()["error"]["message"]
