@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from kubevision.errors import ApiError
 
@@ -63,7 +63,11 @@ class _FilePart:
 
     def on_headers_finished(self) -> None:
         _, params = parse_options_header(self._disposition)
-        if params.get(b"name") == FILE_FIELD.encode() and not self.found:
+        if params.get(b"name") == FILE_FIELD.encode() and self.found:
+            raise ApiError(422, "several_files",
+                           f"Send one image per request; this body has more than one part named "
+                           f"{FILE_FIELD!r}.", {"field": FILE_FIELD})
+        if params.get(b"name") == FILE_FIELD.encode():
             self._in_file = True
             self.found = True
             raw_name = params.get(b"filename")
@@ -101,30 +105,39 @@ async def read_upload(request: Request, limit: int, query_filename: str | None) 
 async def _read_raw(request: Request, limit: int, filename: str | None) -> ReceivedFile:
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect as exc:
+        raise _incomplete() from exc
     return ReceivedFile(data=b"".join(chunks), filename=filename)
+
+
+def _incomplete() -> ApiError:
+    # Nobody reads this answer; it keeps a client that hung up out of the error log.
+    return ApiError(400, "incomplete_upload",
+                    "The connection closed before the whole body arrived.")
 
 
 async def _read_multipart(request: Request, limit: int, boundary: bytes | None) -> ReceivedFile:
     if not boundary:
         raise ApiError(400, "malformed_multipart", "The multipart body has no boundary.")
     part = _FilePart(limit)
-    parser = MultipartParser(boundary, callbacks={
-        "on_part_begin": part.on_part_begin,
-        "on_header_field": part.on_header_field,
-        "on_header_value": part.on_header_value,
-        "on_header_end": part.on_header_end,
-        "on_headers_finished": part.on_headers_finished,
-        "on_part_data": part.on_part_data,
-        "on_part_end": part.on_part_end,
-    })
-
     total = 0
     try:
+        # The constructor refuses some boundaries (longer than 256 bytes), so it is inside too.
+        parser = MultipartParser(boundary, callbacks={
+            "on_part_begin": part.on_part_begin,
+            "on_header_field": part.on_header_field,
+            "on_header_value": part.on_header_value,
+            "on_header_end": part.on_header_end,
+            "on_headers_finished": part.on_headers_finished,
+            "on_part_data": part.on_part_data,
+            "on_part_end": part.on_part_end,
+        })
         async for chunk in request.stream():
             total += len(chunk)
             if total > limit + _FRAMING_ALLOWANCE:
@@ -133,6 +146,8 @@ async def _read_multipart(request: Request, limit: int, boundary: bytes | None) 
         parser.finalize()
     except ApiError:
         raise
+    except ClientDisconnect as exc:
+        raise _incomplete() from exc
     except Exception as exc:  # the parser raises several unrelated types for bad framing
         raise ApiError(400, "malformed_multipart",
                        f"The multipart body cannot be parsed: {exc}.") from exc

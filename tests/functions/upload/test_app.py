@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import logging
+import socket
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -185,3 +188,37 @@ def test_refusals_leave_the_service_working(client: TestClient, unique_jpeg: byt
         assert client.post("/upload", files={"file": ("x", junk)}).status_code >= 400
 
     assert client.post("/upload", files={"file": ("ok.jpg", unique_jpeg)}).status_code == 201
+
+
+def test_two_file_parts_are_refused_naming_the_field(
+    client: TestClient, unique_jpeg: bytes, chelsea_png: bytes
+) -> None:
+    response = client.post("/upload", files=[("file", ("a.jpg", unique_jpeg)),
+                                             ("file", ("b.png", chelsea_png))])
+
+    assert response.status_code == 422
+    assert _error_code(response) == "several_files"
+
+
+def test_an_overlong_multipart_boundary_is_malformed_not_a_crash(client: TestClient) -> None:
+    response = client.post("/upload", content=b"",
+                           headers={"Content-Type": f"multipart/form-data; boundary={'B' * 5000}"})
+
+    assert response.status_code == 400
+    assert _error_code(response) == "malformed_multipart"
+
+
+def test_a_client_that_hangs_up_mid_upload_logs_no_error(
+    settings: Settings, port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    with serve_in_thread(create_app(settings), port) as url:
+        with socket.create_connection(("127.0.0.1", port)) as connection:
+            connection.sendall(b"POST /upload HTTP/1.1\r\nHost: localhost\r\n"
+                               b"Content-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n"
+                               + b"\xff\xd8\xff" + b"\x00" * 1000)
+        # Give the server a moment to notice the hang-up, then check it still serves.
+        time.sleep(0.5)
+        alive = httpx.get(f"{url}/healthz", timeout=10)
+
+    assert alive.status_code == 200
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
