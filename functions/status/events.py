@@ -28,15 +28,20 @@ logger = logging.getLogger(__name__)
 router = APIRouter(tags=["status"])
 
 
+_MAX_EVENT_ID = 2**63 - 1
+
+
 def _parse_event_id(value: str) -> int:
     try:
         parsed = int(value)
     except ValueError:
         parsed = -1
-    if parsed < 0:
+    # Ids are 64-bit signed database keys; a larger number cannot be one this server sent.
+    if not 0 <= parsed <= _MAX_EVENT_ID:
         raise ApiError(422, "invalid_last_event_id",
                        f"Last-Event-ID {value!r} is not an event id this server sent; "
-                       "it must be a whole number of 0 or more.", {"last_event_id": value})
+                       f"it must be a whole number from 0 to {_MAX_EVENT_ID}.",
+                       {"last_event_id": value})
     return parsed
 
 
