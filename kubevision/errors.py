@@ -86,7 +86,10 @@ def _problem(err: dict[str, Any]) -> dict[str, str]:
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
-    return ApiError(exc.status_code, code, str(exc.detail)).to_response()
+    response = ApiError(exc.status_code, code, str(exc.detail)).to_response()
+    # A 405 carries Allow, naming the methods the path does take.
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

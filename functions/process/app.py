@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Body, FastAPI, Header, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Row
 
 from kubevision.context import AppContext
@@ -38,6 +38,9 @@ SOURCE = "/kubevision/process"
 
 class ProcessRequest(BaseModel):
     """Which models to run and how; every field is optional."""
+
+    # A misspelt field ("task" for "tasks") must be refused, not run every model.
+    model_config = ConfigDict(extra="forbid")
 
     tasks: list[str] = Field(default_factory=lambda: list(TASK_NAMES), min_length=1,
                              description=f"Any of {', '.join(TASK_NAMES)}; default: all")

@@ -177,3 +177,20 @@ def test_a_body_that_is_not_json_gets_422_saying_so(client: TestClient, image_id
 
     assert response.status_code == 422
     assert "not valid JSON" in response.json()["error"]["message"]
+
+
+def test_a_misspelt_field_gets_422_instead_of_running_every_model(
+    client: TestClient, image_id: str
+) -> None:
+    response = client.post(f"/process/{image_id}", json={"task": ["classify"]})
+
+    assert response.status_code == 422
+    assert "task" in response.json()["error"]["message"]
+
+
+def test_a_method_the_path_does_not_take_gets_405_with_allow(client: TestClient) -> None:
+    response = client.get("/process/someimage")
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["error"]["code"] == "method_not_allowed"
