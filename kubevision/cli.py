@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from kubevision.modelstore.cli import app as models_app
 from kubevision.settings import load_settings
@@ -117,7 +118,7 @@ def up(
                     stopping = True
             time.sleep(0.5)
     except (TimeoutError, RuntimeError) as exc:
-        console.print(f"[red]{exc}[/]")
+        console.print(f"[red]{escape(str(exc))}[/]")
         system.stop()
         raise typer.Exit(1) from exc
     system.stop()
@@ -179,7 +180,7 @@ def _run_backup_command(failure: str, action: Callable[[Any, Any], Any], locatio
     try:
         report = action(context, open_repository(location, settings.blob))
     except BackupError as exc:
-        console.print(f"[red]{failure}: {exc}[/]")
+        console.print(f"[red]{failure}: {escape(str(exc))}[/]")
         raise typer.Exit(1) from exc
     finally:
         context.close()

@@ -16,7 +16,7 @@ import unicodedata
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from kubevision.errors import ApiError
 from kubevision.settings import Limits
@@ -99,8 +99,11 @@ def inspect_image(data: bytes, limits: Limits) -> ImageInfo:
         image = Image.open(io.BytesIO(data), formats=[fmt])
         width, height = image.size
     except (OSError, SyntaxError, ValueError) as exc:
+        # Pillow's "cannot identify image file <_io.BytesIO object at 0x...>" names our buffer,
+        # not the problem.
+        reason = "it is damaged" if isinstance(exc, UnidentifiedImageError) else str(exc)
         raise ApiError(422, "corrupt_image",
-                       f"The {fmt} header cannot be read: {exc}.", {"format": fmt}) from exc
+                       f"The {fmt} header cannot be read: {reason}.", {"format": fmt}) from exc
 
     pixels = width * height
     if pixels > limits.max_pixels:

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
@@ -107,7 +108,7 @@ def run_submit(paths: list[Path], *, base_url: str, wait: bool, tasks: list[str]
         _submit_all(items, base_url=base_url, wait=wait, tasks=tasks, timeout_s=timeout_s,
                     console=console)
     except httpx.TransportError as exc:
-        console.print(f"[red]cannot reach KubeVision at {base_url}: {exc}[/] "
+        console.print(f"[red]cannot reach KubeVision at {base_url}: {escape(str(exc))}[/] "
                       "(is `kubevision up` running there? --url names another address)")
         return len(items)
 
@@ -121,11 +122,12 @@ def run_submit(paths: list[Path], *, base_url: str, wait: bool, tasks: list[str]
                               "error": item.error, "results": item.task.get("results")}))
             continue
         colour = "green" if ok else "red"
-        console.print(f"[{colour}]{item.state:>10}[/] {item.path}  image={item.image_id}")
+        console.print(f"[{colour}]{item.state:>10}[/] {escape(str(item.path))}  "
+                      f"image={item.image_id}")
         if item.error:
-            console.print(f"           {item.error}")
+            console.print(f"           {escape(item.error)}")
         for line in summarise(item.task):
-            console.print(f"           {line}")
+            console.print(f"           {escape(line)}")
     return failures
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from kubevision.modelstore.build import build_models
@@ -36,7 +37,8 @@ def build(
     try:
         outcomes = build_models(store, names, console)
     except ModelStoreError as error:
-        console.print(f"[red]error:[/red] {error}")
+        # Messages name install commands like kubevision[build]; markup must not eat them.
+        console.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(1) from error
 
     built = sum(outcome.built for outcome in outcomes)

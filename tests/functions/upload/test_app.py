@@ -222,3 +222,13 @@ def test_a_client_that_hangs_up_mid_upload_logs_no_error(
 
     assert alive.status_code == 200
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_damaged_header_is_refused_in_words(client: TestClient) -> None:
+    # A PNG signature followed by nothing that Pillow can read as a header.
+    damaged = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    response = client.post("/upload", files={"file": ("x.png", damaged)})
+
+    assert response.status_code == 422
+    assert _error_code(response) == "corrupt_image"
+    assert "BytesIO" not in response.json()["error"]["message"]
