@@ -98,3 +98,18 @@ def test_worker_health_listens_only_on_the_local_run_host(system: LocalSystem) -
 
     assert (system.plan.host, system.plan.worker_health_port) in listening
     assert ("0.0.0.0", system.plan.worker_health_port) not in listening
+
+
+def test_worker_health_answers_json_for_every_request(system: LocalSystem) -> None:
+    base = f"http://127.0.0.1:{system.plan.worker_health_port}"
+
+    with_query = httpx.get(f"{base}/readyz?verbose=1", timeout=10)
+    posted = httpx.post(f"{base}/readyz", timeout=10)
+    unknown = httpx.get(f"{base}/nowhere", timeout=10)
+
+    assert with_query.status_code == 200
+    assert posted.status_code == 405
+    assert posted.headers["allow"] == "GET"
+    assert posted.json()["error"]["code"] == "method_not_allowed"
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["details"]["paths"] == ["/healthz", "/readyz", "/stats"]
