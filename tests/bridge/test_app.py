@@ -198,3 +198,28 @@ def test_a_structured_event_that_is_not_json_is_called_so(client: TestClient) ->
 
     assert response.status_code == 400
     assert "not JSON" in response.json()["error"]["message"]
+
+
+def test_an_event_with_a_bad_time_gets_400_naming_the_attribute(
+    client: TestClient, settings: Settings, task_image: tuple[str, str]
+) -> None:
+    response = client.post("/", headers=binary_headers(task_image, **{"ce-time": "yesterday"}),
+                           content=json.dumps({"task_id": task_image[1]}))
+
+    assert response.status_code == 400
+    assert "time" in response.json()["error"]["details"]["attributes"]
+    assert queued_messages(settings) == 0
+
+
+def test_a_structured_event_with_a_bad_time_gets_400_naming_the_attribute(
+    client: TestClient, task_image: tuple[str, str]
+) -> None:
+    event = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/tests",
+             "type": PROCESS_REQUESTED, "time": "yesterday",
+             "data": {"task_id": task_image[1]}}
+
+    response = client.post("/", content=json.dumps(event),
+                           headers={"Content-Type": "application/cloudevents+json"})
+
+    assert response.status_code == 400
+    assert "time" in response.json()["error"]["details"]["attributes"]
