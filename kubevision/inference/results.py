@@ -10,7 +10,7 @@ class TaskOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    score_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    score_threshold: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
     max_results: int | None = Field(None, ge=1, le=1000)
 
 

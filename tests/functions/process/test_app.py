@@ -117,6 +117,7 @@ def test_unknown_task_name_gets_422_naming_the_allowed_ones(
 @pytest.mark.parametrize("options", [
     {"classify": {"max_results": 0}},
     {"classify": {"score_threshold": 1.5}},
+    {"classify": {"score_threshold": float("nan")}},
     {"teleport": {}},
 ])
 def test_bad_options_get_422(client: TestClient, image_id: str, options: object) -> None:
