@@ -17,7 +17,7 @@ from cloudevents.core.exceptions import BaseCloudEventException, CloudEventValid
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from kombu.exceptions import OperationalError
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
@@ -104,35 +104,33 @@ def _task_id_of(event: Any) -> str:
     return task_id
 
 
-def _already_published(context: AppContext, source: str, event_id: str) -> bool:
-    with context.engine.connect() as connection:
-        found = connection.execute(
-            select(received_events.c.event_id).where(received_events.c.source == source,
-                                                     received_events.c.event_id == event_id)
-        ).first()
-    return found is not None
+def _claim(context: AppContext, event: Any, task_id: str) -> bool:
+    """Record the event before publishing its task; False when it was recorded before.
 
-
-def _remember(context: AppContext, event: Any, task_id: str) -> None:
+    The unique key on (source, id) makes this the one place where two deliveries of the same
+    event, even at the same moment, are told apart: only the first inserts.
+    """
     try:
         with context.engine.begin() as connection:
             connection.execute(insert(received_events).values(
                 source=event.get_source(), event_id=event.get_id(), type=event.get_type(),
                 task_id=task_id, received_at=utcnow()))
-            mark_dispatched(connection, task_id)
     except IntegrityError:
-        # The same event was delivered twice at once; the worker's claim keeps it one task.
-        logger.info("event %s from %s recorded concurrently", event.get_id(), event.get_source())
+        return False
+    return True
+
+
+def _release(context: AppContext, event: Any) -> None:
+    # The broker did not take the task: forget the event so that the Broker's retry publishes.
+    with context.engine.begin() as connection:
+        connection.execute(delete(received_events).where(
+            received_events.c.source == event.get_source(),
+            received_events.c.event_id == event.get_id()))
 
 
 def handle_event(context: AppContext, headers: dict[str, str], body: bytes) -> JSONResponse:
     event = _parse(headers, body)
     task_id = _task_id_of(event)
-    if _already_published(context, event.get_source(), event.get_id()):
-        logger.info("event %s from %s seen before; not queued again", event.get_id(),
-                    event.get_source())
-        return JSONResponse({"status": "duplicate", "task_id": task_id}, status_code=200)
-
     with context.engine.connect() as connection:
         task = get_task(connection, task_id)
     if task is None:
@@ -141,13 +139,19 @@ def handle_event(context: AppContext, headers: dict[str, str], body: bytes) -> J
     if task.state in ("done", "failed"):
         return JSONResponse({"status": "finished", "task_id": task_id}, status_code=200)
 
+    if not _claim(context, event, task_id):
+        logger.info("event %s from %s seen before; not queued again", event.get_id(),
+                    event.get_source())
+        return JSONResponse({"status": "duplicate", "task_id": task_id}, status_code=200)
     try:
         publish_process(context.celery, task_id)
     except (OperationalError, OSError, TimeoutError) as exc:
+        _release(context, event)
         logger.warning("task %s not published, the Broker will retry: %s", task_id, exc)
         raise ApiError(503, "broker_unavailable", f"The message broker did not confirm: {exc}.",
                        {"task_id": task_id}) from exc
-    _remember(context, event, task_id)
+    with context.engine.begin() as connection:
+        mark_dispatched(connection, task_id)
     logger.info("event %s queued task %s", event.get_id(), task_id)
     return JSONResponse({"status": "queued", "task_id": task_id}, status_code=202)
 

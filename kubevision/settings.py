@@ -8,7 +8,6 @@ a blob folder, Celery over the filesystem transport and no Redis, all under ``KV
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
@@ -160,28 +159,28 @@ class Settings(BaseSettings):
     # Fault injection for the crash tests: the worker sleeps this long inside every task.
     fault_task_delay_s: float = Field(0.0, ge=0)
 
-    @cached_property
+    @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'kubevision.db'}"
 
-    @cached_property
+    @property
     def resolved_blob_dir(self) -> Path:
         return (self.blob.dir or self.data_dir / "blobs").resolve()
 
-    @cached_property
+    @property
     def resolved_model_dir(self) -> Path:
         return (self.model_dir or self.data_dir / "models").resolve()
 
-    @cached_property
+    @property
     def resolved_broker_url(self) -> str:
         return self.broker_url or "filesystem://"
 
-    @cached_property
+    @property
     def broker_folder(self) -> Path:
         """Where the filesystem transport keeps its messages when no broker URL is set."""
         return (self.data_dir / "broker").resolve()
 
-    @cached_property
+    @property
     def resolved_result_backend_url(self) -> str:
         if self.result_backend_url:
             return self.result_backend_url

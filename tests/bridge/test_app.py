@@ -6,7 +6,9 @@ import base64
 import json
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -16,7 +18,14 @@ from kubevision.context import AppContext
 from kubevision.db.schema import images, tasks
 from kubevision.events import PROCESS_REQUESTED
 from kubevision.settings import Settings
-from tests.support.system import clear_queue, make_task, queued_messages, take_message
+from tests.support.system import (
+    clear_queue,
+    free_port,
+    make_task,
+    queued_messages,
+    serve_in_thread,
+    take_message,
+)
 
 
 @pytest.fixture()
@@ -223,3 +232,38 @@ def test_a_structured_event_with_a_bad_time_gets_400_naming_the_attribute(
 
     assert response.status_code == 400
     assert "time" in response.json()["error"]["details"]["attributes"]
+
+
+def test_the_same_event_delivered_at_once_queues_one_message(
+    settings: Settings, task_image: tuple[str, str]
+) -> None:
+    clear_queue(settings)
+    headers = binary_headers(task_image)
+    body = json.dumps({"task_id": task_image[1]})
+
+    with serve_in_thread(create_app(settings), free_port()) as url, ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(
+            lambda _: httpx.post(f"{url}/", headers=headers, content=body, timeout=30).status_code,
+            range(8)))
+
+    assert sorted(codes) == [200] * 7 + [202]
+    assert queued_messages(settings) == 1
+
+
+def test_an_event_the_broker_refused_is_published_when_delivered_again(
+    client: TestClient, settings: Settings, task_image: tuple[str, str]
+) -> None:
+    # A broker nobody listens on: the publish fails for real, as when RabbitMQ is down.
+    unreachable = settings.model_copy(
+        update={"broker_url": f"amqp://guest:guest@127.0.0.1:{free_port()}//"})
+    headers = binary_headers(task_image)
+    body = json.dumps({"task_id": task_image[1]})
+
+    with TestClient(create_app(unreachable)) as down:
+        refused = down.post("/", headers=headers, content=body)
+    retried = client.post("/", headers=headers, content=body)
+
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "broker_unavailable"
+    assert retried.status_code == 202
+    assert queued_messages(settings) == 1

@@ -45,3 +45,13 @@ def test_s3_settings_come_from_nested_environment_variables(
 
     assert (blob.backend, blob.s3_bucket) == (BlobBackend.S3, "images")
     assert "hunter2-value" not in repr(blob)
+
+
+def test_a_copy_with_other_urls_resolves_to_them(tmp_path: Path) -> None:
+    original = Settings(data_dir=tmp_path)
+    assert original.is_embedded  # reads the resolved URL before the copy is made
+
+    copy = original.model_copy(update={"broker_url": "amqp://guest:guest@127.0.0.1:5672//"})
+
+    assert copy.resolved_broker_url.startswith("amqp://")
+    assert not copy.is_embedded
