@@ -34,6 +34,10 @@ RUN python -m venv /opt/venv
 COPY . /src
 RUN pip install /src
 
+# The worker's venv adds what only the worker imports (OpenCV for resizing model inputs).
+FROM builder AS worker-builder
+RUN pip install "/src[worker]"
+
 # ---------------------------------------------------------------------------------------------
 # The model store is built once here and copied into both worker images; the build tools
 # (torch, tensorflow, onnx) stay in this stage.
@@ -50,11 +54,10 @@ RUN pip install --extra-index-url "${TORCH_INDEX_URL}" "/src[build]" \
     && KV_MODEL_DIR=/models kubevision models build
 
 # ---------------------------------------------------------------------------------------------
-FROM python-base AS runtime
+FROM python-base AS runtime-base
 RUN groupadd --system --gid 10001 kubevision \
     && useradd --system --uid 10001 --gid kubevision --home-dir /var/lib/kubevision \
        --create-home --shell /usr/sbin/nologin kubevision
-COPY --from=builder /opt/venv /opt/venv
 COPY docker/healthcheck.py /usr/local/lib/kubevision/healthcheck.py
 WORKDIR /var/lib/kubevision
 # KV_DATA_DIR only matters for the embedded defaults; in a cluster every URL is set.
@@ -63,6 +66,9 @@ ENV PORT=8080 \
 USER 10001:10001
 EXPOSE 8080
 ENTRYPOINT ["kubevision"]
+
+FROM runtime-base AS runtime
+COPY --from=builder /opt/venv /opt/venv
 
 FROM runtime AS http-service
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
@@ -93,7 +99,8 @@ HEALTHCHECK NONE
 CMD ["migrate"]
 
 # ---------------------------------------------------------------------------------------------
-FROM runtime AS worker-cpu
+FROM runtime-base AS worker-cpu
+COPY --from=worker-builder /opt/venv /opt/venv
 COPY --from=models --chown=10001:10001 /models /opt/kubevision/models
 ENV KV_MODEL_DIR=/opt/kubevision/models \
     KV_EXECUTION_PROVIDER=cpu \
@@ -120,6 +127,7 @@ RUN python3 -m venv /opt/venv
 COPY . /src
 # onnxruntime (CPU) is a base dependency and onnxruntime-gpu ships the same `onnxruntime`
 # package: installed together, whichever came last wins. Remove both, keep only the GPU build.
+# The gpu extra also brings OpenCV, which the worker uses to resize model inputs.
 RUN pip install --no-cache-dir "/src[gpu]" \
     && pip uninstall -y onnxruntime onnxruntime-gpu \
     && pip install --no-cache-dir --no-deps "onnxruntime-gpu==${ORT_GPU_VERSION}"

@@ -9,8 +9,14 @@ or cubic resize of the last, less than twofold, step.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
+
+try:
+    import cv2
+except ImportError as exc:  # the HTTP functions' images do not carry OpenCV
+    raise ImportError(
+        "the worker needs OpenCV: pip install 'kubevision[worker]' (or 'kubevision[gpu]')"
+    ) from exc
 from PIL import Image
 
 from kubevision.inference.session import cpu_limit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -66,3 +67,16 @@ def test_dockerignore_admits_no_tests_docs_or_secrets() -> None:
 
     assert "*" in lines, "the .dockerignore should ignore everything, then admit sources"
     assert not allowed & {"tests", "docs", "knative", ".env", "knative/secrets", ".git"}
+
+
+def test_http_services_do_not_import_the_workers_libraries() -> None:
+    # The HTTP images are built without the worker extra, so OpenCV is not there to import;
+    # ONNX Runtime is, but loading it would only slow every cold start.
+    probe = ("import sys; import functions.upload.app, functions.process.app, "
+             "functions.status.app, bridge.app; print(sorted({'cv2', 'onnxruntime'} & "
+             "set(sys.modules)))")
+
+    finished = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              check=True, cwd=REPO_ROOT)
+
+    assert finished.stdout.strip() == "[]"
