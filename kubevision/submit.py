@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +14,8 @@ import httpx
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from kubevision.follow import latest_event_id, status_events
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
 _FINISHED = ("done", "failed")
@@ -138,6 +140,9 @@ def _submit_all(items: list[Submission], *, base_url: str, wait: bool, tasks: li
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=True,
     ) as progress:
+        # Where the event stream stands before anything is sent: every change to our tasks
+        # comes after it. None when this address has no event stream.
+        start = _start_of_events(client) if wait else None
         sending = progress.add_task("uploading", total=len(items))
         with ThreadPoolExecutor(max_workers=4) as pool:
             for _ in pool.map(lambda item: _send(client, item, tasks), items):
@@ -146,19 +151,62 @@ def _submit_all(items: list[Submission], *, base_url: str, wait: bool, tasks: li
         if wait:
             queued = [item for item in items if item.task_id is not None]
             waiting = progress.add_task("processing", total=len(queued))
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline:
-                # A task that was already done (the same image processed before) is fetched
-                # once all the same, for its results.
-                open_items = [item for item in queued
-                              if item.state not in _FINISHED or not item.task]
-                if not open_items:
-                    break
-                for item in open_items:
-                    _poll(client, item)
+
+            def advance() -> None:
                 progress.update(waiting, completed=sum(i.state in _FINISHED for i in queued))
-                time.sleep(0.2)
+
+            deadline = time.monotonic() + timeout_s
+            try:
+                _follow(client, queued, start, deadline, advance)
+            except (httpx.HTTPError, ValueError, KeyError):
+                # No event stream at this address (or it broke): ask for each task instead.
+                _poll_until(client, queued, deadline, advance)
             for item in queued:
                 if item.state not in _FINISHED:
                     item.state, item.error = "timeout", f"not finished after {timeout_s} s"
 
+
+def _start_of_events(client: httpx.Client) -> int | None:
+    try:
+        return latest_event_id(client)
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+def _open(queued: list[Submission]) -> list[Submission]:
+    # A task that was already done (the same image processed before) is fetched once all the
+    # same, for its results.
+    return [item for item in queued if item.state not in _FINISHED or not item.task]
+
+
+def _follow(client: httpx.Client, queued: list[Submission], start: int | None, deadline: float,
+            advance: Callable[[], None]) -> None:
+    """Wait on the event stream; fetch each task once, when its finishing change arrives."""
+    if start is None:
+        raise ValueError("no event id to start from")
+    by_task = {item.task_id: item for item in queued}
+    for already in _open(queued):
+        if already.state in _FINISHED:
+            _poll(client, already)
+    advance()
+    if not _open(queued):
+        return
+    for change in status_events(client, after=start):
+        finished = by_task.get(change.task_id)
+        if finished is not None and change.state in _FINISHED and finished.state not in _FINISHED:
+            _poll(client, finished)
+            advance()
+        if not _open(queued) or time.monotonic() > deadline:
+            return
+
+
+def _poll_until(client: httpx.Client, queued: list[Submission], deadline: float,
+                advance: Callable[[], None]) -> None:
+    while time.monotonic() < deadline:
+        open_items = _open(queued)
+        if not open_items:
+            return
+        for item in open_items:
+            _poll(client, item)
+        advance()
+        time.sleep(0.2)
