@@ -30,6 +30,7 @@ from kubevision.events import PROCESS_REQUESTED
 from kubevision.queue import publish_process
 from kubevision.service import create_service, get_context
 from kubevision.settings import Settings
+from kubevision.uploads import read_capped
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["bridge"])
@@ -40,11 +41,13 @@ _MAX_EVENT_BYTES = 64 * 1024
 REQUIRED_ATTRIBUTES = ("id", "source", "type", "specversion")
 
 
-def _missing_required(headers: dict[str, str], body: bytes) -> list[str]:
-    """Required attributes absent from the message. The SDK would invent an `id` for a
-    missing one, which would defeat de-duplication, so the bridge checks before parsing."""
+def _attributes(headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    """The event's context attributes as sent: from the ``ce-`` headers in binary mode, from the
+    JSON envelope in structured mode. The SDK would invent an `id` for a missing one, which
+    would defeat de-duplication, so the bridge reads them itself before the SDK parses."""
     if any(key.startswith("ce-") for key in headers):
-        return [name for name in REQUIRED_ATTRIBUTES if not headers.get(f"ce-{name}")]
+        return {key.removeprefix("ce-"): value for key, value in headers.items()
+                if key.startswith("ce-")}
     try:
         envelope = json.loads(body)
     except ValueError as exc:
@@ -55,7 +58,7 @@ def _missing_required(headers: dict[str, str], body: bytes) -> list[str]:
         raise ApiError(400, "invalid_event",
                        "A structured CloudEvent must be a JSON object with id, source, type "
                        "and specversion.", {"mode": "structured"})
-    return [name for name in REQUIRED_ATTRIBUTES if not envelope.get(name)]
+    return envelope
 
 
 def _check_time(value: object) -> None:
@@ -71,19 +74,19 @@ def _check_time(value: object) -> None:
 
 
 def _parse(headers: dict[str, str], body: bytes) -> Any:
-    missing = _missing_required(headers, body)
+    attributes = _attributes(headers, body)
+    missing = [name for name in REQUIRED_ATTRIBUTES if not attributes.get(name)]
     if missing:
         raise ApiError(400, "invalid_event",
                        f"The CloudEvent lacks required attributes: {', '.join(missing)}.",
                        {"missing_attributes": missing})
-    binary = any(key.startswith("ce-") for key in headers)
-    _check_time(headers.get("ce-time") if binary else json.loads(body).get("time"))
+    _check_time(attributes.get("time"))
     try:
         return from_http_event(HTTPMessage(headers=headers, body=body))
     except CloudEventValidationError as exc:
-        attributes = sorted(exc.errors)
+        bad = sorted(exc.errors)
         raise ApiError(400, "invalid_event",
-                       f"The CloudEvent has bad or missing attributes: {', '.join(attributes)}.",
+                       f"The CloudEvent has bad or missing attributes: {', '.join(bad)}.",
                        {"attributes": {name: [str(e) for e in errs]
                                        for name, errs in exc.errors.items()}}) from exc
     except (BaseCloudEventException, ValueError, KeyError, TypeError) as exc:
@@ -156,26 +159,11 @@ def handle_event(context: AppContext, headers: dict[str, str], body: bytes) -> J
     return JSONResponse({"status": "queued", "task_id": task_id}, status_code=202)
 
 
-async def _read_capped(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to exceed ``limit`` bytes: from its
-    Content-Length before reading, or while streaming, so no large body is ever held."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(f"{declared} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(f"more than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _too_large(size: str) -> ApiError:
+    # Closing the connection stops the sender from sending the rest of a body we will not read.
     return ApiError(413, "event_too_large",
                     f"Events carry ids only; {size} exceeds the limit of {_MAX_EVENT_BYTES} "
-                    "bytes.", {"max_bytes": _MAX_EVENT_BYTES})
+                    "bytes.", {"max_bytes": _MAX_EVENT_BYTES}, headers={"Connection": "close"})
 
 
 @router.post("/", status_code=202, responses={
@@ -185,7 +173,11 @@ def _too_large(size: str) -> ApiError:
 })
 async def receive_event(request: Request) -> JSONResponse:
     """Receive a CloudEvent (binary or structured mode) and queue its task."""
-    body = await _read_capped(request, _MAX_EVENT_BYTES)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > _MAX_EVENT_BYTES:
+        raise _too_large(f"{declared} bytes")
+    body = await read_capped(request, _MAX_EVENT_BYTES,
+                             _too_large(f"more than {_MAX_EVENT_BYTES} bytes"))
     headers = {key.lower(): value for key, value in request.headers.items()}
     return await run_in_threadpool(handle_event, get_context(request), headers, body)
 

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,11 +157,12 @@ def _submit_all(items: list[Submission], *, base_url: str, wait: bool, tasks: li
                 progress.update(waiting, completed=sum(i.state in _FINISHED for i in queued))
 
             deadline = time.monotonic() + timeout_s
-            try:
-                _follow(client, queued, start, deadline, advance)
-            except (httpx.HTTPError, ValueError, KeyError):
-                # No event stream at this address (or it broke): ask for each task instead.
-                _poll_until(client, queued, deadline, advance)
+            # A broken stream is not a failure: what is still open is asked for below.
+            with suppress(httpx.HTTPError, ValueError, KeyError):
+                if start is not None:
+                    _follow(client, queued, start, deadline, advance)
+            # Without an event stream at this address, or after one broke: ask for each task.
+            _poll_until(client, queued, deadline, advance)
             for item in queued:
                 if item.state not in _FINISHED:
                     item.state, item.error = "timeout", f"not finished after {timeout_s} s"
@@ -179,11 +181,9 @@ def _open(queued: list[Submission]) -> list[Submission]:
     return [item for item in queued if item.state not in _FINISHED or not item.task]
 
 
-def _follow(client: httpx.Client, queued: list[Submission], start: int | None, deadline: float,
+def _follow(client: httpx.Client, queued: list[Submission], start: int, deadline: float,
             advance: Callable[[], None]) -> None:
     """Wait on the event stream; fetch each task once, when its finishing change arrives."""
-    if start is None:
-        raise ValueError("no event id to start from")
     by_task = {item.task_id: item for item in queued}
     for already in _open(queued):
         if already.state in _FINISHED:

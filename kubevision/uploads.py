@@ -63,15 +63,16 @@ class _FilePart:
 
     def on_headers_finished(self) -> None:
         _, params = parse_options_header(self._disposition)
-        if params.get(b"name") == FILE_FIELD.encode() and self.found:
+        if params.get(b"name") != FILE_FIELD.encode():
+            return
+        if self.found:
             raise ApiError(422, "several_files",
                            f"Send one image per request; this body has more than one part named "
                            f"{FILE_FIELD!r}.", {"field": FILE_FIELD})
-        if params.get(b"name") == FILE_FIELD.encode():
-            self._in_file = True
-            self.found = True
-            raw_name = params.get(b"filename")
-            self.filename = raw_name.decode("utf-8", "replace") if raw_name else None
+        self._in_file = True
+        self.found = True
+        raw_name = params.get(b"filename")
+        self.filename = raw_name.decode("utf-8", "replace") if raw_name else None
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if not self._in_file:
@@ -103,17 +104,24 @@ async def read_upload(request: Request, limit: int, query_filename: str | None) 
 
 
 async def _read_raw(request: Request, limit: int, filename: str | None) -> ReceivedFile:
+    return ReceivedFile(data=await read_capped(request, limit, _too_large(limit)),
+                        filename=filename)
+
+
+async def read_capped(request: Request, limit: int, too_large: ApiError) -> bytes:
+    """The whole body, refused with ``too_large`` as soon as more than ``limit`` bytes have
+    arrived, so a large body is never held; a client that hangs up gets a 400, not an error."""
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise _too_large(limit)
+                raise too_large
             chunks.append(chunk)
     except ClientDisconnect as exc:
         raise _incomplete() from exc
-    return ReceivedFile(data=b"".join(chunks), filename=filename)
+    return b"".join(chunks)
 
 
 def _incomplete() -> ApiError:
