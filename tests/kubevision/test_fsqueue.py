@@ -13,10 +13,11 @@ QUEUE = "kv.test"
 
 
 def _connection(folder: Path) -> Connection:
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(exist_ok=True)
     options = {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
-               "processed_folder": str(folder / "processed"), "polling_interval": 0.001}
+               "processed_folder": str(folder / "processed"),
+               "control_folder": str(folder / "control"), "polling_interval": 0.001}
     return Connection("filesystem://", transport=Transport, transport_options=options)
 
 
@@ -53,3 +54,38 @@ def test_an_unreadable_message_file_is_skipped(tmp_path: Path) -> None:
         first = queue.get(timeout=5)
 
         assert first.payload == {"index": 1}
+
+
+def test_queues_bound_at_once_are_all_kept_and_the_table_is_always_readable(
+    tmp_path: Path
+) -> None:
+    errors: list[Exception] = []
+    binding = threading.Event()
+
+    def bind(index: int) -> None:
+        with _connection(tmp_path) as connection:
+            binding.wait()
+            name = f"kv.test{index}"
+            connection.default_channel._queue_bind("kv.exchange", name, "", name)
+
+    def read() -> None:
+        with _connection(tmp_path) as connection:
+            binding.wait()
+            for _ in range(300):
+                try:
+                    connection.default_channel.get_table("kv.exchange")
+                except Exception as exc:  # noqa: BLE001 - any failure to read is the defect
+                    errors.append(exc)
+
+    threads = [threading.Thread(target=bind, args=(i,)) for i in range(8)]
+    threads.append(threading.Thread(target=read))
+    for thread in threads:
+        thread.start()
+    binding.set()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    with _connection(tmp_path) as connection:
+        table = connection.default_channel.get_table("kv.exchange")
+    assert errors == []
+    assert sorted(entry.queue for entry in table) == sorted(f"kv.test{i}" for i in range(8))
