@@ -37,6 +37,16 @@ class Channel(filesystem.Channel):
             handle.write(dumps(payload).encode())
         os.replace(partial, os.path.join(self.data_folder_out, final))
 
+    def queue_bind(self, queue: str, exchange: str | None = None, routing_key: str = "",
+                   arguments: Any = None, **kwargs: Any) -> None:
+        # Kombu marks a binding as made in the process before it writes the binding file, and
+        # skips both for the next connection that binds: that connection could publish before
+        # the file exists, and the message would be routed nowhere. The file comes first here.
+        exchange = exchange or "amq.direct"
+        meta = self.typeof(exchange).prepare_bind(queue, exchange, routing_key, arguments)
+        self._queue_bind(exchange, *meta)
+        super().queue_bind(queue, exchange, routing_key, arguments, **kwargs)
+
     def _queue_bind(self, exchange: str, routing_key: str, pattern: str, queue: str) -> None:
         table_file = self._exchange_file(exchange)
         self.control_folder.mkdir(exist_ok=True)
