@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy
 import pytest
 from PIL import Image
 from pydantic import SecretStr
@@ -167,10 +168,12 @@ def coffee_png() -> bytes:
 
 @pytest.fixture()
 def unique_jpeg() -> bytes:
-    """A real photo made unique by one random pixel, so it is never a duplicate upload."""
-    image = Image.fromarray(skdata.astronaut())
-    image.putpixel((0, 0), tuple(secrets.token_bytes(3)))
-    return encode(image, "JPEG", quality=95)
+    """A real photo made unique by a corner of random 8x8 squares, so neither it nor anything
+    derived from it (a thumbnail halves it) is ever a duplicate of another test's upload."""
+    pixels = skdata.astronaut().copy()
+    squares = numpy.frombuffer(secrets.token_bytes(4 * 4 * 3), dtype=numpy.uint8)
+    pixels[:32, :32] = numpy.kron(squares.reshape(4, 4, 3), numpy.ones((8, 8, 1), numpy.uint8))
+    return encode(Image.fromarray(pixels), "JPEG", quality=95)
 
 
 @pytest.fixture()
