@@ -87,8 +87,11 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
     response = ApiError(exc.status_code, code, str(exc.detail)).to_response()
-    # A 405 carries Allow, naming the methods the path does take.
+    # A 405 carries Allow, naming the methods the path does take; HEAD goes with every GET.
     response.headers.update(exc.headers or {})
+    allowed = [method.strip() for method in response.headers.get("allow", "").split(",")]
+    if "GET" in allowed and "HEAD" not in allowed:
+        response.headers["allow"] = ", ".join([*allowed, "HEAD"])
     return response
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from kubevision import __version__
 from kubevision.context import AppContext
 from kubevision.errors import install_error_handlers
+from kubevision.head import HeadAsGet
 from kubevision.logs import configure_logging
 from kubevision.settings import Settings, load_settings
 
@@ -51,6 +52,7 @@ def create_service(
 
     app = FastAPI(title=title, version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(HeadAsGet)
     for router in routers:
         app.include_router(router)
 

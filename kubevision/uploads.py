@@ -8,7 +8,9 @@ limit is crossed, without the rest of it ever being read into memory or onto dis
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import unquote
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
@@ -17,6 +19,9 @@ from kubevision.errors import ApiError
 FILE_FIELD = "file"
 # Room for the multipart framing and small form fields beside the file.
 _FRAMING_ALLOWANCE = 64 * 1024
+# A part's header line carries the filename; no file system allows a name anywhere near this.
+MAX_PART_HEADER_BYTES = 8 * 1024
+MAX_PART_HEADERS = 8
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,10 @@ class _FilePart:
                            f"{FILE_FIELD!r}.", {"field": FILE_FIELD})
         self._in_file = True
         self.found = True
-        raw_name = params.get(b"filename")
-        self.filename = raw_name.decode("utf-8", "replace") if raw_name else None
+        self.filename = extended_filename(self._disposition)
+        if self.filename is None:
+            raw_name = params.get(b"filename")
+            self.filename = raw_name.decode("utf-8", "replace") if raw_name else None
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if not self._in_file:
@@ -84,6 +91,21 @@ class _FilePart:
 
     def on_part_end(self) -> None:
         self._in_file = False
+
+
+def extended_filename(disposition: bytes) -> str | None:
+    """The RFC 5987 `filename*=charset'lang'percent-encoded` name, which RFC 6266 says wins over
+    the plain `filename`; None when absent or in a charset other than UTF-8 or ISO-8859-1."""
+    for param in disposition.split(b";")[1:]:
+        name, _, value = param.strip().partition(b"=")
+        if name.strip().lower() != b"filename*":
+            continue
+        charset, _, rest = value.strip().strip(b'"').decode("latin-1").partition("'")
+        _, _, encoded = rest.partition("'")
+        if charset.lower() not in ("utf-8", "iso-8859-1"):
+            return None
+        return unquote(encoded, encoding=charset, errors="replace") or None
+    return None
 
 
 async def read_upload(request: Request, limit: int, query_filename: str | None) -> ReceivedFile:
@@ -124,6 +146,14 @@ async def read_capped(request: Request, limit: int, too_large: ApiError) -> byte
     return b"".join(chunks)
 
 
+def _headers_too_large() -> ApiError:
+    return ApiError(400, "part_headers_too_large",
+                    f"A part of the multipart body has a header line over "
+                    f"{MAX_PART_HEADER_BYTES} bytes or more than {MAX_PART_HEADERS} headers; "
+                    "a filename that long is kept by no file system, send a shorter one.",
+                    {"max_header_bytes": MAX_PART_HEADER_BYTES, "max_headers": MAX_PART_HEADERS})
+
+
 def _incomplete() -> ApiError:
     # Nobody reads this answer; it keeps a client that hung up out of the error log.
     return ApiError(400, "incomplete_upload",
@@ -145,7 +175,7 @@ async def _read_multipart(request: Request, limit: int, boundary: bytes | None) 
             "on_headers_finished": part.on_headers_finished,
             "on_part_data": part.on_part_data,
             "on_part_end": part.on_part_end,
-        })
+        }, max_header_count=MAX_PART_HEADERS, max_header_size=MAX_PART_HEADER_BYTES)
         async for chunk in request.stream():
             total += len(chunk)
             if total > limit + _FRAMING_ALLOWANCE:
@@ -157,6 +187,8 @@ async def _read_multipart(request: Request, limit: int, boundary: bytes | None) 
     except ClientDisconnect as exc:
         raise _incomplete() from exc
     except Exception as exc:  # the parser raises several unrelated types for bad framing
+        if isinstance(exc, MultipartParseError) and str(exc).startswith("Maximum header"):
+            raise _headers_too_large() from exc
         raise ApiError(400, "malformed_multipart",
                        f"The multipart body cannot be parsed: {exc}.") from exc
 

@@ -232,3 +232,44 @@ def test_a_damaged_header_is_refused_in_words(client: TestClient) -> None:
     assert response.status_code == 422
     assert _error_code(response) == "corrupt_image"
     assert "BytesIO" not in response.json()["error"]["message"]
+
+
+def _multipart(disposition: str, data: bytes) -> tuple[bytes, dict[str, str]]:
+    body = (b"--edge\r\nContent-Disposition: " + disposition.encode("latin-1") + b"\r\n"
+            b"Content-Type: image/jpeg\r\n\r\n" + data + b"\r\n--edge--\r\n")
+    return body, {"Content-Type": "multipart/form-data; boundary=edge"}
+
+
+def test_an_rfc5987_filename_wins_over_the_plain_one(
+    client: TestClient, unique_jpeg: bytes
+) -> None:
+    disposition = ('form-data; name="file"; filename="cafe.jpg"; '
+                   "filename*=UTF-8''caf%C3%A9%20%E2%98%95.jpg")
+    body, headers = _multipart(disposition, unique_jpeg)
+
+    response = client.post("/upload", content=body, headers=headers)
+
+    assert response.status_code == 201
+    assert response.json()["filename"] == "café ☕.jpg"
+
+
+def test_a_filename_longer_than_the_part_header_limit_is_refused_naming_it(
+    client: TestClient, unique_jpeg: bytes
+) -> None:
+    body, headers = _multipart(f'form-data; name="file"; filename="{"a" * 9000}.jpg"', unique_jpeg)
+
+    response = client.post("/upload", content=body, headers=headers)
+
+    assert response.status_code == 400
+    assert _error_code(response) == "part_headers_too_large"
+    assert response.json()["error"]["details"]["max_header_bytes"] == 8192
+    assert client.post("/upload", files={"file": ("ok.jpg", unique_jpeg)}).status_code == 201
+
+
+def test_a_long_filename_within_the_limit_is_kept_shortened(
+    client: TestClient, unique_jpeg: bytes, settings: Settings
+) -> None:
+    response = client.post("/upload", files={"file": ("b" * 6000 + ".jpg", unique_jpeg)})
+
+    assert response.status_code == 201
+    assert len(response.json()["filename"]) <= settings.limits.max_filename_chars
