@@ -55,8 +55,8 @@ def _transport_options(settings: Settings) -> dict[str, object]:
 def create_celery(settings: Settings) -> Celery:
     """A Celery app configured from the settings; no tasks are registered here."""
     backend = settings.resolved_result_backend_url
-    if backend.startswith("db+sqlite") or backend.startswith("file"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if backend == f"file://{settings.results_folder}":
+        settings.results_folder.mkdir(parents=True, exist_ok=True)
     app = Celery("kubevision", broker=settings.resolved_broker_url, backend=backend)
     app.conf.update(
         task_default_queue=settings.queue,

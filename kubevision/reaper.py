@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -27,6 +28,9 @@ logger = logging.getLogger(__name__)
 # A task announced by the process function reaches the queue within milliseconds; one that is
 # still undispatched after this long lost its event on the way.
 UNDISPATCHED_GRACE = timedelta(seconds=15)
+# Celery results live a day (`result_expires`); Redis drops them by itself, the file and
+# database back ends only when asked.
+RESULTS_CLEANUP_INTERVAL_S = 3600.0
 
 
 @dataclass
@@ -68,8 +72,14 @@ def reap_once(context: AppContext, celery: Celery) -> ReapReport:
     return report
 
 
+def remove_expired_results(celery: Celery) -> None:
+    """Delete Celery results older than `result_expires` from back ends that keep them."""
+    celery.backend.cleanup()
+
+
 class ReaperThread(threading.Thread):
-    """Runs :func:`reap_once` every interval until stopped."""
+    """Runs :func:`reap_once` every interval, and :func:`remove_expired_results` every hour,
+    until stopped."""
 
     def __init__(self, context: AppContext, celery: Celery, interval_s: float) -> None:
         super().__init__(name="kubevision-reaper", daemon=True)
@@ -79,11 +89,19 @@ class ReaperThread(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self) -> None:
+        cleaned_at = time.monotonic()
         while not self._stop_event.wait(self.interval_s):
             try:
                 reap_once(self.context, self.celery)
             except Exception:
                 logger.exception("reaper pass failed; trying again in %.1f s", self.interval_s)
+            if time.monotonic() - cleaned_at < RESULTS_CLEANUP_INTERVAL_S:
+                continue
+            cleaned_at = time.monotonic()
+            try:
+                remove_expired_results(self.celery)
+            except Exception:
+                logger.exception("expired Celery results not removed; trying again in an hour")
 
     def stop(self) -> None:
         self._stop_event.set()

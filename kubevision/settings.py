@@ -186,7 +186,12 @@ class Settings(BaseSettings):
             return self.result_backend_url
         if self.redis_url:
             return self.redis_url
-        return f"db+sqlite:///{self.data_dir.resolve() / 'results.db'}"
+        return f"file://{self.results_folder}"
+
+    @property
+    def results_folder(self) -> Path:
+        """Celery's results when neither a result backend nor Redis is set: a file each."""
+        return (self.data_dir / "results").resolve()
 
     @property
     def is_embedded(self) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from celery.result import AsyncResult
 from sqlalchemy import select
 
 from kubevision.context import AppContext
@@ -88,6 +89,25 @@ def test_duplicate_messages_run_the_task_once(system: LocalSystem, chelsea_png: 
     assert task["state"] == "done"
     assert task["attempts"] == 1
     assert [entry["state"] for entry in task["history"]].count("done") == 1
+
+
+def test_the_celery_result_of_a_task_is_kept_in_the_result_backend(
+    system: LocalSystem, unique_jpeg: bytes
+) -> None:
+    with httpx.Client(base_url=system.plan.url("gateway"), timeout=30) as client:
+        image = upload(client, unique_jpeg, "a.jpg")
+        task_id = client.post(f"/process/{image['id']}",
+                              json={"tasks": ["classify"]}).json()["task_id"]
+        wait_for_task(client, task_id)
+
+    context = AppContext.create(system.settings)
+    try:
+        # Celery stores the result just after the worker records `done`: wait for it.
+        outcome = AsyncResult(task_id, app=context.celery).get(timeout=20, interval=0.1)
+    finally:
+        context.close()
+
+    assert outcome == {"task_id": task_id, "state": "done"}
 
 
 def _worker_settings(session_dir: Path, service_urls: dict[str, str], model_dir: Path,
