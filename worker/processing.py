@@ -103,13 +103,9 @@ class ProcessingWorker:
         try:
             if self.settings.fault_task_delay_s:
                 time.sleep(self.settings.fault_task_delay_s)
-            with self.context.engine.connect() as connection:
-                task = get_task(connection, lease.task_id)
-            if task is None:
-                raise ImageDeleted(lease.image_id)
-            image = self._load_image(lease, task.image_id)
-            options = {name: TaskOptions(**opts) for name, opts in task.options.items()}
-            results = self.models.run(image, task.models, options)
+            image = self._load_image(lease, lease.image_id)
+            options = {name: TaskOptions(**opts) for name, opts in lease.options.items()}
+            results = self.models.run(image, list(lease.models), options)
         except ImageDeleted:
             return self._deleted(lease)
         except PermanentFailure as exc:

@@ -8,7 +8,7 @@ makes redelivered messages and restarted workers harmless.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -165,6 +165,9 @@ class Lease:
     image_id: str
     token: str
     attempt: int
+    # What to run, read with the claim so the worker need not read the task again.
+    models: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 def claim_task(
@@ -180,19 +183,18 @@ def claim_task(
         or_(tasks.c.state == "queued",
             and_(tasks.c.state == "processing", tasks.c.lease_expires_at < now)),
     )
-    claimed = connection.execute(
+    row = connection.execute(
         update(tasks).where(claimable).values(
             state="processing", lease_token=token,
             lease_expires_at=now + timedelta(seconds=lease_s), worker=worker,
             attempts=tasks.c.attempts + 1,
             started_at=func.coalesce(tasks.c.started_at, now),
-        )
-    )
-    if claimed.rowcount != 1:
+        ).returning(tasks.c.image_id, tasks.c.attempts, tasks.c.models, tasks.c.options)
+    ).first()
+    if row is None:
         return None
 
-    row = get_task(connection, task_id)
-    assert row is not None and previous is not None
+    assert previous is not None
     if previous.state == "processing":
         # A redelivered message reached us before the reaper noticed the dead worker.
         _record_lost(connection, previous, now)
@@ -202,7 +204,8 @@ def claim_task(
     set_image_status(connection, row.image_id, "processing", task_id)
     record_status(connection, image_id=row.image_id, task_id=task_id, state="processing",
                   detail={"attempt": row.attempts, "worker": worker})
-    return Lease(task_id=task_id, image_id=row.image_id, token=token, attempt=row.attempts)
+    return Lease(task_id=task_id, image_id=row.image_id, token=token, attempt=row.attempts,
+                 models=tuple(row.models), options=dict(row.options or {}))
 
 
 def renew_lease(connection: Connection, lease: Lease, lease_s: float) -> bool:
