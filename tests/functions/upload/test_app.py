@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from functions.upload.app import create_app
+from kubevision.blobs import content_key
+from kubevision.context import AppContext
 from kubevision.settings import Settings
 from tests.conftest import encode
 from tests.support.system import serve_in_thread
@@ -167,6 +169,17 @@ def test_truncated_image_is_refused_as_corrupt(
 
     assert response.status_code == 422
     assert _error_code(response) == "corrupt_image"
+
+
+def test_a_corrupt_image_leaves_no_bytes_in_the_blob_store(
+    client: TestClient, context: AppContext, unique_jpeg: bytes
+) -> None:
+    cut = unique_jpeg[: len(unique_jpeg) // 2]
+
+    response = client.post("/upload", files={"file": ("cut.jpg", cut)})
+
+    assert response.status_code == 422
+    assert not context.blobs.exists(content_key(cut))
 
 
 def test_multipart_without_file_field_is_refused(client: TestClient, unique_jpeg: bytes) -> None:
