@@ -1,9 +1,10 @@
 """Status changes for the live view: announced on Redis pub/sub, followed from the database.
 
 The database's status_events table is the record, and its ids are the order; the Redis
-channel only wakes followers up sooner. Without Redis (the embedded run), a follower reads
+channel only wakes the reader up sooner. Without Redis (the embedded run), the reader reads
 the table every `live.poll_interval_s` instead. With Redis, it still reads the table every
 `live.fallback_poll_s`, because not every writer announces its change (the reaper does not).
+One reader per process (:class:`StatusHub`) serves every open stream.
 """
 
 from __future__ import annotations
@@ -172,35 +173,147 @@ async def _read_after(engine: Engine, after_id: int) -> list[StatusChange]:
     return await to_thread.run_sync(read)
 
 
+class Subscription:
+    """One live stream's share of the hub: the changes after `after_id`, as they come."""
+
+    def __init__(self, after_id: int, limit: int) -> None:
+        self.after_id = after_id
+        self.limit = limit
+        self.ended = False
+        self._queue: asyncio.Queue[StatusChange | None] = asyncio.Queue()
+
+    def offer(self, change: StatusChange) -> None:
+        if self.ended:
+            return
+        # A stream that fell this far behind is ended rather than buffered without end; its
+        # client reconnects with Last-Event-ID and catches up from the table.
+        if self._queue.qsize() >= self.limit:
+            self.end()
+            return
+        self._queue.put_nowait(change)
+
+    def end(self) -> None:
+        """Stop the stream at its next read."""
+        self.ended = True
+        self._queue.put_nowait(None)
+
+    async def next(self, timeout_s: float) -> StatusChange | None:
+        """The next change; None when `timeout_s` passed without one, or the stream ended."""
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout_s)
+        except TimeoutError:
+            return None
+
+
+class StatusHub:
+    """One reader of the status table per process, however many live streams are open.
+
+    Every stream reading the table (and holding a Redis subscription) on its own made a
+    hundred open pages cost a hundred reads per change. The hub reads once per wake-up and
+    hands each change to every subscriber; it reads only while someone is subscribed.
+    Belongs to one event loop.
+    """
+
+    def __init__(self, engine: Engine, redis_url: str | None, live: LiveSettings,
+                 queue_limit: int = 10_000) -> None:
+        self.engine = engine
+        self.redis_url = redis_url
+        self.live = live
+        self.queue_limit = queue_limit
+        self.cursor = 0
+        self.reads = 0
+        self._subscribers: set[Subscription] = set()
+        self._reader: asyncio.Task[None] | None = None
+
+    @property
+    def reading(self) -> bool:
+        return self._reader is not None
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    async def subscribe(self) -> Subscription:
+        """A subscription to every change after the hub's position now."""
+        if self._reader is None:
+            self.cursor = await latest_change_id(self.engine)
+            self._reader = asyncio.create_task(self._read_until_alone())
+        subscription = Subscription(self.cursor, self.queue_limit)
+        self._subscribers.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscribers.discard(subscription)
+        if not self._subscribers and self._reader is not None:
+            self._reader.cancel()
+            self._reader = None
+
+    async def _read_until_alone(self) -> None:
+        wakeups = await open_wakeups(self.redis_url, self.live)
+        gaps = GapWatch(self.live.gap_grace_s)
+        try:
+            while True:
+                changes = await _read_after(self.engine, self.cursor)
+                self.reads += 1
+                ready = changes[:gaps.readable(self.cursor, [change.id for change in changes])]
+                for change in ready:
+                    self.cursor = change.id
+                    for subscription in self._subscribers:
+                        subscription.offer(change)
+                gaps.forget_below(self.cursor)
+                if len(ready) == _BATCH:
+                    continue
+                # A gap is re-read soon; otherwise wait for a wake-up.
+                pending = len(ready) < len(changes)
+                await wakeups.wait(self.live.poll_interval_s if pending
+                                   else self.live.keepalive_s)
+        except Exception:
+            logger.exception("live status reader stopped; open streams end and reconnect")
+            for subscription in self._subscribers:
+                subscription.end()
+            self._reader = None
+        finally:
+            await wakeups.close()
+
+
 async def follow_status(
-    engine: Engine, wakeups: Wakeups, *, after_id: int, selection: StatusFilter,
-    live: LiveSettings,
+    hub: StatusHub, *, after_id: int, selection: StatusFilter, live: LiveSettings,
 ) -> AsyncIterator[StatusChange | None]:
     """Every change above `after_id` that matches, in id order, then each new one as it comes.
 
-    Yields None when `live.keepalive_s` passed without a change, so the caller can send a
-    keep-alive; ends after `live.stream_max_s`.
+    What happened before the hub's position is read from the table; what comes after, from
+    the hub. Yields None when `live.keepalive_s` passed without a change, so the caller can
+    send a keep-alive; ends after `live.stream_max_s`, or when this stream fell too far behind.
     """
-    cursor = after_id
-    gaps = GapWatch(live.gap_grace_s)
-    started = last_sent = time.monotonic()
-    while time.monotonic() - started < live.stream_max_s:
-        changes = await _read_after(engine, cursor)
-        ready = changes[:gaps.readable(cursor, [change.id for change in changes])]
-        for change in ready:
+    subscription = await hub.subscribe()
+    try:
+        cursor = after_id
+        while cursor < subscription.after_id:
+            changes = [change for change in await _read_after(hub.engine, cursor)
+                       if change.id <= subscription.after_id]
+            if not changes:
+                break
+            for past in changes:
+                cursor = past.id
+                if selection.matches(past):
+                    yield past
+
+        started = last_sent = time.monotonic()
+        while time.monotonic() - started < live.stream_max_s:
+            change = await subscription.next(
+                max(0.01, live.keepalive_s - (time.monotonic() - last_sent)))
+            if subscription.ended:
+                break
+            if change is None:
+                if time.monotonic() - last_sent >= live.keepalive_s:
+                    last_sent = time.monotonic()
+                    yield None
+                continue
+            if change.id <= cursor:
+                continue
             cursor = change.id
             if selection.matches(change):
                 last_sent = time.monotonic()
                 yield change
-        gaps.forget_below(cursor)
-        if len(ready) == _BATCH:
-            continue
-
-        if time.monotonic() - last_sent >= live.keepalive_s:
-            last_sent = time.monotonic()
-            yield None
-        # A gap is re-read soon; otherwise wait for a wake-up or the next keep-alive.
-        pending = len(ready) < len(changes)
-        timeout = live.poll_interval_s if pending else live.keepalive_s
-        await wakeups.wait(max(0.01, min(timeout, live.keepalive_s - (time.monotonic()
-                                                                      - last_sent))))
+    finally:
+        hub.unsubscribe(subscription)

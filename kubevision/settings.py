@@ -55,9 +55,10 @@ class TaskSettings(BaseModel):
 class LiveSettings(BaseModel):
     """How the status function streams status changes to browsers (GET /events)."""
 
-    # Without Redis there is no wake-up, so each stream reads the table this often.
-    poll_interval_s: float = Field(0.5, gt=0)
-    # With Redis, a stream also reads the table this often: not every change is announced.
+    # Without Redis there is no wake-up, so the process's one reader (shared by every open
+    # stream) reads the table this often.
+    poll_interval_s: float = Field(0.1, gt=0)
+    # With Redis, the reader also reads the table this often: not every change is announced.
     fallback_poll_s: float = Field(5.0, gt=0)
     keepalive_s: float = Field(15.0, gt=0)
     # Knative ends a request after its revision timeout (300 s by default); ending the stream

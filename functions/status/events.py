@@ -15,13 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from kubevision.context import AppContext
 from kubevision.errors import ApiError, error_responses
-from kubevision.live import (
-    StatusChange,
-    StatusFilter,
-    follow_status,
-    latest_change_id,
-    open_wakeups,
-)
+from kubevision.live import StatusChange, StatusFilter, StatusHub, follow_status, latest_change_id
 from kubevision.service import get_context
 
 logger = logging.getLogger(__name__)
@@ -49,20 +43,26 @@ def _status_event(change: StatusChange) -> str:
     return f"id: {change.id}\nevent: status\ndata: {change.to_json()}\n\n"
 
 
+def _hub(context: AppContext) -> StatusHub:
+    """The process's one reader of status changes, made on the first stream."""
+    hub = context.extras.get("status_hub")
+    if hub is None:
+        hub = StatusHub(context.engine, context.settings.redis_url, context.settings.live)
+        context.extras["status_hub"] = hub
+    assert isinstance(hub, StatusHub)
+    return hub
+
+
 async def _stream(context: AppContext, after_id: int, selection: StatusFilter,
                   replaying: bool) -> AsyncIterator[str]:
     live = context.settings.live
-    wakeups = await open_wakeups(context.settings.redis_url, live)
-    try:
-        yield f"retry: {live.retry_ms}\n\n"
-        if not replaying:
-            # Tells the client where it joined; the browser keeps it as lastEventId.
-            yield f'id: {after_id}\nevent: ready\ndata: {{"last_event_id":{after_id}}}\n\n'
-        async for change in follow_status(context.engine, wakeups, after_id=after_id,
-                                          selection=selection, live=live):
-            yield ": keep-alive\n\n" if change is None else _status_event(change)
-    finally:
-        await wakeups.close()
+    yield f"retry: {live.retry_ms}\n\n"
+    if not replaying:
+        # Tells the client where it joined; the browser keeps it as lastEventId.
+        yield f'id: {after_id}\nevent: ready\ndata: {{"last_event_id":{after_id}}}\n\n'
+    async for change in follow_status(_hub(context), after_id=after_id, selection=selection,
+                                      live=live):
+        yield ": keep-alive\n\n" if change is None else _status_event(change)
 
 
 @router.get(

@@ -1,8 +1,28 @@
-"""GapWatch: how far a follower of status_events may read past ids not yet visible."""
+"""Following status_events: how far a reader may read past ids not yet visible (GapWatch),
+and the one reader per process that every live stream shares (StatusHub)."""
 
 from __future__ import annotations
 
-from kubevision.live import GapWatch
+import asyncio
+from contextlib import aclosing
+
+import pytest
+
+from kubevision.context import AppContext
+from kubevision.db.tasks import record_status
+from kubevision.live import (
+    GapWatch,
+    StatusFilter,
+    StatusHub,
+    Subscription,
+    follow_status,
+    latest_change_id,
+)
+from kubevision.settings import LiveSettings
+from tests.support.system import make_task
+
+LIVE = LiveSettings(poll_interval_s=0.02, fallback_poll_s=0.02, keepalive_s=0.5,
+                    stream_max_s=30)
 
 
 class _Clock:
@@ -44,3 +64,110 @@ def test_a_gap_filled_in_time_delivers_the_late_row_first() -> None:
     clock.now += 1
 
     assert watch.readable(10, [11, 12]) == 2
+
+
+@pytest.fixture()
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _record(context: AppContext, image_id: str, task_id: str, state: str) -> None:
+    with context.engine.begin() as connection:
+        record_status(connection, image_id=image_id, task_id=task_id, state=state)
+
+
+async def _states(hub: StatusHub, after_id: int, task_id: str, count: int) -> list[str]:
+    states: list[str] = []
+    selection = StatusFilter(task_id=task_id)
+    async with aclosing(follow_status(hub, after_id=after_id, selection=selection,
+                                      live=LIVE)) as changes:
+        async for change in changes:
+            if change is not None:
+                states.append(change.state)
+            if len(states) == count:
+                break
+    return states
+
+
+async def _ended(subscription: Subscription) -> None:
+    while not subscription.ended:
+        await asyncio.sleep(0.01)
+
+
+async def _subscribed(hub: StatusHub, count: int) -> None:
+    while hub.subscriber_count < count:
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.anyio
+async def test_twenty_streams_get_every_change_in_order_from_one_reader(
+    context: AppContext, unique_jpeg: bytes
+) -> None:
+    hub = StatusHub(context.engine, context.settings.redis_url, LIVE)
+    image_id, task_id = make_task(context, unique_jpeg)
+    start = await latest_change_id(context.engine)
+    followers = [asyncio.create_task(_states(hub, start, task_id, 3)) for _ in range(20)]
+    await asyncio.wait_for(_subscribed(hub, 20), 10)
+
+    for state in ("processing", "failed", "queued"):
+        _record(context, image_id, task_id, state)
+    results = await asyncio.wait_for(asyncio.gather(*followers), 20)
+
+    assert results == [["processing", "failed", "queued"]] * 20
+    assert hub.subscriber_count == 0 and not hub.reading
+
+
+@pytest.mark.anyio
+async def test_a_stream_from_an_older_id_gets_the_table_first_then_live_changes(
+    context: AppContext, unique_jpeg: bytes
+) -> None:
+    hub = StatusHub(context.engine, context.settings.redis_url, LIVE)
+    image_id, task_id = make_task(context, unique_jpeg)
+    before = await latest_change_id(context.engine)
+    _record(context, image_id, task_id, "processing")
+    # An earlier stream has the hub reading already, past the change above.
+    other = asyncio.create_task(_states(hub, before, "no-such-task", 1))
+    await asyncio.wait_for(_subscribed(hub, 1), 10)
+
+    late = asyncio.create_task(_states(hub, before, task_id, 2))
+    await asyncio.wait_for(_subscribed(hub, 2), 10)
+    _record(context, image_id, task_id, "done")
+    states = await asyncio.wait_for(late, 20)
+    other.cancel()
+
+    assert states == ["processing", "done"]
+
+
+@pytest.mark.anyio
+async def test_the_reader_stops_with_its_last_stream_and_starts_with_the_next(
+    context: AppContext, unique_jpeg: bytes
+) -> None:
+    hub = StatusHub(context.engine, context.settings.redis_url, LIVE)
+    image_id, task_id = make_task(context, unique_jpeg)
+
+    for state in ("processing", "done"):
+        start = await latest_change_id(context.engine)
+        follower = asyncio.create_task(_states(hub, start, task_id, 1))
+        await asyncio.wait_for(_subscribed(hub, 1), 10)
+        assert hub.reading
+        _record(context, image_id, task_id, state)
+        assert await asyncio.wait_for(follower, 20) == [state]
+        assert not hub.reading
+
+
+@pytest.mark.anyio
+async def test_a_stream_that_falls_too_far_behind_is_ended(
+    context: AppContext, unique_jpeg: bytes
+) -> None:
+    hub = StatusHub(context.engine, context.settings.redis_url, LIVE, queue_limit=2)
+    image_id, task_id = make_task(context, unique_jpeg)
+    subscription = await hub.subscribe()
+
+    for state in ("processing", "failed", "queued"):
+        _record(context, image_id, task_id, state)
+    await asyncio.wait_for(_ended(subscription), 10)
+    kept = [await subscription.next(0.1) for _ in range(3)]
+    hub.unsubscribe(subscription)
+
+    assert [change.state for change in kept if change is not None] == ["processing", "failed"]
+    assert not hub.reading
