@@ -258,9 +258,9 @@ def main() -> None:
                         help="distinct photos for the upload run")
     parser.add_argument("--seconds", type=int, default=6, help="length of each upload run")
     parser.add_argument("--model-dir", type=Path, default=Path(".kubevision/models"))
-    parser.add_argument("--wait", choices=["events", "poll"], default="events",
-                        help="clients follow GET /events (as `kubevision submit --wait` does), "
-                        "or poll GET /task (every 20 ms idle, 100 ms with eight clients)")
+    parser.add_argument("--wait", choices=["events", "poll"], default="poll",
+                        help="clients poll GET /task (every 20 ms idle, 100 ms with eight "
+                        "clients), or follow GET /events as `kubevision submit --wait` does")
     args = parser.parse_args()
     idle_poll, busy_poll = (None, None) if args.wait == "events" else (0.02, 0.1)
     settings = Settings(model_dir=args.model_dir.resolve())
