@@ -79,9 +79,8 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def read_header(data: bytes, limits: Limits) -> tuple[ImageInfo, Image.Image]:
-    """The checks that need only the header (format, size, pixel limit): what the image is,
-    and the opened image for :func:`check_decodes`. Raises ApiError naming the problem."""
+def inspect_image(data: bytes, limits: Limits) -> ImageInfo:
+    """Check the bytes are a complete image we accept; raise ApiError naming the problem."""
     allowed = limits.formats
     if not data:
         raise ApiError(400, "empty_file", "The uploaded file is empty.")
@@ -113,14 +112,9 @@ def read_header(data: bytes, limits: Limits) -> tuple[ImageInfo, Image.Image]:
                        f"{limits.max_pixels}.",
                        {"width": width, "height": height, "max_pixels": limits.max_pixels})
 
-    return ImageInfo(format=fmt, content_type=CONTENT_TYPES[fmt], width=width, height=height), image
-
-
-def check_decodes(image: Image.Image, fmt: str, limits: Limits) -> None:
-    """Decode the whole image once (at most `limits.decode_slots` at a time in a process) and
-    close it; ApiError 422 when it is truncated or corrupt."""
     with _decode_slot(limits.decode_slots):
         _check_decodes(image, fmt)
+    return ImageInfo(format=fmt, content_type=CONTENT_TYPES[fmt], width=width, height=height)
 
 
 _slots: dict[int, threading.BoundedSemaphore] = {}

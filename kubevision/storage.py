@@ -9,8 +9,7 @@ is gone, both under the per-hash lock of :mod:`kubevision.db.content`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Row
@@ -24,9 +23,6 @@ from kubevision.thumbnails import THUMB, THUMB_CONTENT_TYPE, make_thumbnail
 
 logger = logging.getLogger(__name__)
 
-# Writes the bytes of an upload while its decode check runs; both take milliseconds.
-_early_writes = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kv-blob-write")
-
 
 class ImageGone(LookupError):
     """The image was deleted while we were working on it."""
@@ -36,16 +32,8 @@ class ImageGone(LookupError):
         self.image_id = image_id
 
 
-def store_original(
-    context: AppContext, image: NewImage, data: bytes, check: Callable[[], None] | None = None
-) -> tuple[Row[Any], bool]:
-    """Keep the bytes (blob store and cache) and the record; the flag is True for new bytes.
-
-    `check`, when given, runs while the bytes are being written; if it raises, nothing is
-    kept and its error is raised.
-    """
-    if check is not None:
-        _write_while_checking(context, image.sha256, data, check)
+def store_original(context: AppContext, image: NewImage, data: bytes) -> tuple[Row[Any], bool]:
+    """Keep the bytes (blob store and cache) and the record; the flag is True for new bytes."""
     with context.engine.begin() as connection:
         lock_content(connection, [image.sha256])
         # The permanent copy first: a record must never point at bytes that were not kept.
@@ -53,22 +41,6 @@ def store_original(
         row, created = insert_or_get_image(connection, image)
     context.cache.put(image.sha256, data)
     return row, created
-
-
-def _write_while_checking(
-    context: AppContext, sha256: str, data: bytes, check: Callable[[], None]
-) -> None:
-    # This early write is only a head start: store_original writes again under the content
-    # lock (a no-op when the blob is there), which is what keeps a delete racing in between
-    # from leaving the record without its bytes. A failed early write is likewise redone there.
-    early = _early_writes.submit(context.blobs.put, sha256, data)
-    try:
-        check()
-    except BaseException:
-        wait([early])
-        release_blobs(context, [sha256])
-        raise
-    wait([early])
 
 
 def read_bytes(context: AppContext, sha256: str) -> bytes:

@@ -14,7 +14,7 @@ from kubevision.blobs import content_key
 from kubevision.context import AppContext
 from kubevision.db.images import NewImage
 from kubevision.errors import error_responses
-from kubevision.imaging import check_decodes, clean_filename, read_header
+from kubevision.imaging import clean_filename, inspect_image
 from kubevision.presenters import image_public
 from kubevision.schemas import ImagePublic
 from kubevision.service import create_service, get_context
@@ -67,15 +67,14 @@ async def upload_image(
 def store_upload(context: AppContext, received: ReceivedFile) -> tuple[Row[Any], bool]:
     """Validate and keep the bytes; the flag is False when the same bytes were kept before."""
     limits = context.settings.limits
-    info, image = read_header(received.data, limits)
+    info = inspect_image(received.data, limits)
     sha256 = content_key(received.data)
     new_image = NewImage(
         sha256=sha256, filename=clean_filename(received.filename, limits.max_filename_chars),
         content_type=info.content_type, format=info.format, width=info.width,
         height=info.height, size_bytes=len(received.data),
     )
-    row, created = store_original(context, new_image, received.data,
-                                  check=lambda: check_decodes(image, info.format, limits))
+    row, created = store_original(context, new_image, received.data)
     if created:
         logger.info("image %s stored (%s, %d bytes)", row.id, info.format, len(received.data))
     return row, created

@@ -8,7 +8,7 @@ import threading
 from PIL import Image
 
 from kubevision import imaging
-from kubevision.imaging import check_decodes, read_header
+from kubevision.imaging import inspect_image
 from kubevision.settings import Limits
 
 
@@ -19,11 +19,9 @@ def test_decode_checks_beyond_the_slots_wait_their_turn() -> None:
     finished = threading.Event()
     slot = imaging._decode_slot(1)
 
-    info, image = read_header(buffer.getvalue(), limits)
-
     slot.acquire()
     checker = threading.Thread(
-        target=lambda: (check_decodes(image, info.format, limits), finished.set()))
+        target=lambda: (inspect_image(buffer.getvalue(), limits), finished.set()))
     checker.start()
     waited_while_busy = not finished.wait(0.5)
     slot.release()
