@@ -148,6 +148,11 @@ def context(settings: Settings) -> Iterator[AppContext]:
     created.close()
 
 
+def scikit_photo(name: str) -> numpy.ndarray:
+    """One of scikit-image's public-domain photos, by name (its loaders are untyped)."""
+    return numpy.asarray(getattr(skdata, name)())
+
+
 def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)
@@ -157,20 +162,20 @@ def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
 @pytest.fixture(scope="session")
 def chelsea_png() -> bytes:
     """A tabby cat, public domain, from scikit-image's data."""
-    return encode(Image.fromarray(skdata.chelsea()), "PNG")
+    return encode(Image.fromarray(scikit_photo("chelsea")), "PNG")
 
 
 @pytest.fixture(scope="session")
 def coffee_png() -> bytes:
     """A cup of espresso, public domain, from scikit-image's data."""
-    return encode(Image.fromarray(skdata.coffee()), "PNG")
+    return encode(Image.fromarray(scikit_photo("coffee")), "PNG")
 
 
 @pytest.fixture()
 def unique_jpeg() -> bytes:
     """A real photo made unique by a corner of random 8x8 squares, so neither it nor anything
     derived from it (a thumbnail halves it) is ever a duplicate of another test's upload."""
-    pixels = skdata.astronaut().copy()
+    pixels = scikit_photo("astronaut").copy()
     squares = numpy.frombuffer(secrets.token_bytes(4 * 4 * 3), dtype=numpy.uint8)
     pixels[:32, :32] = numpy.kron(squares.reshape(4, 4, 3), numpy.ones((8, 8, 1), numpy.uint8))
     return encode(Image.fromarray(pixels), "JPEG", quality=95)
