@@ -221,9 +221,11 @@ class StatusHub:
         self.live = live
         self.queue_limit = queue_limit
         self.cursor = 0
-        self.reads = 0
         self._subscribers: set[Subscription] = set()
         self._reader: asyncio.Task[None] | None = None
+        # Streams that open together must not each start a reader while the first one waits
+        # for the table's newest id.
+        self._starting = asyncio.Lock()
 
     @property
     def reading(self) -> bool:
@@ -235,11 +237,12 @@ class StatusHub:
 
     async def subscribe(self) -> Subscription:
         """A subscription to every change after the hub's position now."""
-        if self._reader is None:
-            self.cursor = await latest_change_id(self.engine)
-            self._reader = asyncio.create_task(self._read_until_alone())
-        subscription = Subscription(self.cursor, self.queue_limit)
-        self._subscribers.add(subscription)
+        async with self._starting:
+            if self._reader is None:
+                self.cursor = await latest_change_id(self.engine)
+                self._reader = asyncio.create_task(self._read_changes())
+            subscription = Subscription(self.cursor, self.queue_limit)
+            self._subscribers.add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -248,13 +251,12 @@ class StatusHub:
             self._reader.cancel()
             self._reader = None
 
-    async def _read_until_alone(self) -> None:
+    async def _read_changes(self) -> None:
         wakeups = await open_wakeups(self.redis_url, self.live)
         gaps = GapWatch(self.live.gap_grace_s)
         try:
             while True:
                 changes = await _read_after(self.engine, self.cursor)
-                self.reads += 1
                 ready = changes[:gaps.readable(self.cursor, [change.id for change in changes])]
                 for change in ready:
                     self.cursor = change.id

@@ -108,11 +108,14 @@ async def test_twenty_streams_get_every_change_in_order_from_one_reader(
     start = await latest_change_id(context.engine)
     followers = [asyncio.create_task(_states(hub, start, task_id, 3)) for _ in range(20)]
     await asyncio.wait_for(_subscribed(hub, 20), 10)
+    readers = [task for task in asyncio.all_tasks()
+               if task.get_coro().__qualname__ == "StatusHub._read_changes"]
 
     for state in ("processing", "failed", "queued"):
         _record(context, image_id, task_id, state)
     results = await asyncio.wait_for(asyncio.gather(*followers), 20)
 
+    assert len(readers) == 1
     assert results == [["processing", "failed", "queued"]] * 20
     assert hub.subscriber_count == 0 and not hub.reading
 
