@@ -7,6 +7,7 @@ task again and again; a thousand files then cost one stream and one read per tas
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -59,15 +60,21 @@ def latest_event_id(client: httpx.Client) -> int:
     raise httpx.RemoteProtocolError("the event stream ended before its ready event")
 
 
-def status_events(client: httpx.Client, after: int) -> Iterator[StatusEvent]:
-    """Status changes after the id `after`, as they happen, for as long as the caller reads.
+def status_events(client: httpx.Client, after: int,
+                  deadline: float | None = None) -> Iterator[StatusEvent]:
+    """Status changes after the id `after`, as they happen, for as long as the caller reads,
+    or until `deadline` (a `time.monotonic()` value): then httpx.ReadTimeout is raised.
 
     The server ends a stream after a few minutes; this opens the next one where the last
     stopped, so the caller sees one unbroken sequence.
     """
     while True:
+        # A quiet stream must not outlast the caller's deadline, keep-alives or not.
+        read_s = _READ_TIMEOUT_S
+        if deadline is not None:
+            read_s = min(read_s, max(0.1, deadline - time.monotonic()))
         with client.stream("GET", "/events", params={"after": str(after)},
-                           timeout=httpx.Timeout(10, read=_READ_TIMEOUT_S)) as reply:
+                           timeout=httpx.Timeout(10, read=read_s)) as reply:
             reply.raise_for_status()
             for event_id, event_type, data in parse_events(reply.iter_lines()):
                 if event_type != "status":
@@ -76,3 +83,5 @@ def status_events(client: httpx.Client, after: int) -> Iterator[StatusEvent]:
                 after = int(event_id)
                 yield StatusEvent(id=after, task_id=change.get("task_id"),
                                   state=str(change.get("state")))
+                if deadline is not None and time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the deadline passed while following events")

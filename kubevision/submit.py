@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -32,14 +32,18 @@ class Submission:
     task: dict[str, Any] = field(default_factory=dict)
 
 
-def collect_files(paths: list[Path]) -> Iterator[Path]:
-    """The files named, and the image files inside the folders named, in a stable order."""
+def collect_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The files named and the image files inside the folders named, in a stable order; and
+    the other files in those folders, which are left out."""
+    files: list[Path] = []
+    skipped: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*")
-                              if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            yield path
+        if not path.is_dir():
+            files.append(path)
+            continue
+        for found in sorted(p for p in path.rglob("*") if p.is_file()):
+            (files if found.suffix.lower() in IMAGE_SUFFIXES else skipped).append(found)
+    return files, skipped
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -102,7 +106,13 @@ def summarise(task: dict[str, Any]) -> list[str]:
 def run_submit(paths: list[Path], *, base_url: str, wait: bool, tasks: list[str] | None,
                timeout_s: float, as_json: bool, console: Console) -> int:
     """Submit everything; returns how many files were refused or failed."""
-    items = [Submission(path=path) for path in collect_files(paths)]
+    files, skipped = collect_files(paths)
+    if skipped:
+        names = ", ".join(escape(str(path)) for path in skipped[:3])
+        more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        console.print(f"[yellow]skipped {len(skipped)} file(s) whose names are not of images "
+                      f"({', '.join(sorted(IMAGE_SUFFIXES))}): {names}{more}[/]")
+    items = [Submission(path=path) for path in files]
     if not items:
         console.print("[red]no image files found[/]")
         return 1
@@ -184,19 +194,23 @@ def _open(queued: list[Submission]) -> list[Submission]:
 def _follow(client: httpx.Client, queued: list[Submission], start: int, deadline: float,
             advance: Callable[[], None]) -> None:
     """Wait on the event stream; fetch each task once, when its finishing change arrives."""
-    by_task = {item.task_id: item for item in queued}
+    # Identical files share one image and so one task: each of them waits for it.
+    by_task: dict[str | None, list[Submission]] = {}
+    for item in queued:
+        by_task.setdefault(item.task_id, []).append(item)
     for already in _open(queued):
         if already.state in _FINISHED:
             _poll(client, already)
     advance()
     if not _open(queued):
         return
-    for change in status_events(client, after=start):
-        finished = by_task.get(change.task_id)
-        if finished is not None and change.state in _FINISHED and finished.state not in _FINISHED:
-            _poll(client, finished)
+    for change in status_events(client, after=start, deadline=deadline):
+        if change.state in _FINISHED:
+            for finished in by_task.get(change.task_id, []):
+                if finished.state not in _FINISHED:
+                    _poll(client, finished)
             advance()
-        if not _open(queued) or time.monotonic() > deadline:
+        if not _open(queued):
             return
 
 

@@ -86,3 +86,29 @@ def test_submit_to_an_address_where_nothing_listens_says_so_in_one_line(tmp_path
     assert finished.returncode == 1
     assert "cannot reach KubeVision" in finished.stderr
     assert "Traceback" not in finished.stderr + finished.stdout
+
+
+def test_identical_files_in_a_folder_both_finish_with_their_shared_task(
+    system: LocalSystem, tmp_path: Path, unique_jpeg: bytes
+) -> None:
+    (tmp_path / "a.jpg").write_bytes(unique_jpeg)
+    (tmp_path / "copy of a.jpg").write_bytes(unique_jpeg)
+
+    finished = _submit(system, str(tmp_path), "--wait", "--json", "--tasks", "classify")
+
+    assert finished.returncode == 0, finished.stderr
+    lines = [json.loads(line) for line in finished.stdout.splitlines()]
+    assert [line["state"] for line in lines] == ["done", "done"]
+    assert lines[0]["task_id"] == lines[1]["task_id"]
+
+
+def test_files_in_a_folder_that_are_not_images_are_named_as_skipped(
+    system: LocalSystem, tmp_path: Path
+) -> None:
+    Image.fromarray(skdata.coffee()).save(tmp_path / "coffee.png")
+    (tmp_path / "notes.txt").write_text("shopping list")
+
+    finished = _submit(system, str(tmp_path), "--wait", "--tasks", "classify")
+
+    assert finished.returncode == 0, finished.stderr
+    assert "skipped 1 file(s)" in finished.stderr and "notes.txt" in finished.stderr
