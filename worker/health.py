@@ -43,13 +43,17 @@ def serve_health(
                     "message": f"No endpoint {path!r} here; the worker serves {', '.join(PATHS)}.",
                     "details": {"paths": list(PATHS)}}})
 
+        # HEAD answers as GET does, without the body (_answer leaves it out).
+        do_HEAD = do_GET
+
         def _refuse_method(self) -> None:
             self._answer(405, {"error": {
                 "code": "method_not_allowed",
-                "message": f"{self.command} is not allowed; the worker's endpoints take GET.",
-                "details": {"allowed": ["GET"]}}}, {"Allow": "GET"})
+                "message": f"{self.command} is not allowed; the worker's endpoints take GET "
+                           "and HEAD.",
+                "details": {"allowed": ["GET", "HEAD"]}}}, {"Allow": "GET, HEAD"})
 
-        do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _refuse_method
+        do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_method
 
         def _answer(self, status: int, body: dict[str, object],
                     headers: dict[str, str] | None = None) -> None:

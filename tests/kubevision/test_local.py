@@ -109,7 +109,18 @@ def test_worker_health_answers_json_for_every_request(system: LocalSystem) -> No
 
     assert with_query.status_code == 200
     assert posted.status_code == 405
-    assert posted.headers["allow"] == "GET"
+    assert posted.headers["allow"] == "GET, HEAD"
     assert posted.json()["error"]["code"] == "method_not_allowed"
     assert unknown.status_code == 404
     assert unknown.json()["error"]["details"]["paths"] == ["/healthz", "/readyz", "/stats"]
+
+
+def test_worker_health_answers_head_like_get_without_a_body(system: LocalSystem) -> None:
+    base = f"http://127.0.0.1:{system.plan.worker_health_port}"
+
+    for path in ("/healthz", "/readyz", "/stats", "/nowhere"):
+        got, head = httpx.get(f"{base}{path}", timeout=10), httpx.head(f"{base}{path}", timeout=10)
+
+        assert head.status_code == got.status_code, path
+        assert head.content == b"", path
+        assert head.headers["content-type"] == got.headers["content-type"], path
