@@ -7,6 +7,7 @@ JSON shape, documented in OpenAPI by :data:`ERROR_RESPONSES`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -15,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match, Route
 
 logger = logging.getLogger(__name__)
 
@@ -83,16 +85,38 @@ def _problem(err: dict[str, Any]) -> dict[str, str]:
     return {"location": ".".join(str(part) for part in err["loc"]), "problem": err["msg"]}
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
     response = ApiError(exc.status_code, code, str(exc.detail)).to_response()
-    # A 405 carries Allow, naming the methods the path does take; HEAD goes with every GET.
     response.headers.update(exc.headers or {})
-    allowed = [method.strip() for method in response.headers.get("allow", "").split(",")]
-    if "GET" in allowed and "HEAD" not in allowed:
-        response.headers["allow"] = ", ".join([*allowed, "HEAD"])
+    if exc.status_code == 405:
+        named = {method.strip() for method in response.headers.get("allow", "").split(",")}
+        response.headers["allow"] = ", ".join(_methods_at(request, named - {""}))
     return response
+
+
+def _methods_at(request: Request, named: set[str]) -> list[str]:
+    """Every method some route of this path takes, beside those the router named (it names
+    only the first matching route's); HEAD goes with every GET."""
+    methods = set(named)
+    for route in _plain_routes(request.app.router.routes):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE and route.methods:
+            methods |= route.methods
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+def _plain_routes(routes: Iterable[BaseRoute]) -> Iterator[Route]:
+    for route in routes:
+        if isinstance(route, Route):
+            yield route
+        # FastAPI keeps an included router's routes behind a wrapper.
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _plain_routes(inner.routes)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

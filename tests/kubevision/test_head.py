@@ -50,3 +50,14 @@ def test_head_is_not_allowed_where_get_is_not(client: TestClient) -> None:
 
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
+
+
+def test_a_405_names_every_method_of_the_path_across_its_routes(
+    client: TestClient, unique_jpeg: bytes
+) -> None:
+    image = client.post("/upload", files={"file": ("a.jpg", unique_jpeg)}).json()
+
+    response = client.patch(f"/image/{image['id']}")
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, HEAD"
