@@ -161,12 +161,17 @@ _UNSAFE_FILENAME_CHARS = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
 
 
 def clean_filename(name: str | None, max_chars: int) -> str | None:
-    """The client's filename reduced to a harmless label: no directories, no control
-    characters, normalised Unicode, bounded length. It is metadata only, never a path."""
+    """The client's filename reduced to a harmless label: no directories, no control or
+    invisible format characters, normalised Unicode, bounded length. It is metadata only,
+    never a path."""
     if not name:
         return None
     base = re.split(r"[\\/]", name)[-1]
     base = unicodedata.normalize("NFC", base)
+    # Format characters (category Cf) draw nothing but can reorder what is drawn: U+202E
+    # shows "evil\u202egnp.exe" as "evilexe.png". Line and paragraph separators go too.
+    base = "".join(char for char in base
+                   if unicodedata.category(char) not in ("Cf", "Zl", "Zp"))
     base = _UNSAFE_FILENAME_CHARS.sub("", base).strip().strip(".")
     if not base:
         return None

@@ -7,6 +7,7 @@ limit is crossed, without the rest of it ever being read into memory or onto dis
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -19,9 +20,13 @@ from kubevision.errors import ApiError
 FILE_FIELD = "file"
 # Room for the multipart framing and small form fields beside the file.
 _FRAMING_ALLOWANCE = 64 * 1024
-# A part's header line carries the filename; no file system allows a name anywhere near this.
-MAX_PART_HEADER_BYTES = 8 * 1024
-MAX_PART_HEADERS = 8
+# A part's header line carries the filename. Names far longer than any file system allows
+# still fit (they are cut to `limits.max_filename_chars` as a raw upload's are); the limit only
+# keeps a part's headers from growing without end, as the framing allowance does for the body.
+MAX_PART_HEADER_BYTES = 64 * 1024
+MAX_PART_HEADERS = 32
+# A "%" not followed by two hex digits: RFC 5987 allows no such thing.
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 @dataclass(frozen=True)
@@ -95,16 +100,20 @@ class _FilePart:
 
 def extended_filename(disposition: bytes) -> str | None:
     """The RFC 5987 `filename*=charset'lang'percent-encoded` name, which RFC 6266 says wins over
-    the plain `filename`; None when absent or in a charset other than UTF-8 or ISO-8859-1."""
+    the plain `filename`; None when absent, badly encoded, or in a charset other than UTF-8
+    or ISO-8859-1 (the plain name is used then)."""
     for param in disposition.split(b";")[1:]:
         name, _, value = param.strip().partition(b"=")
         if name.strip().lower() != b"filename*":
             continue
         charset, _, rest = value.strip().strip(b'"').decode("latin-1").partition("'")
         _, _, encoded = rest.partition("'")
-        if charset.lower() not in ("utf-8", "iso-8859-1"):
+        if charset.lower() not in ("utf-8", "iso-8859-1") or _BAD_PERCENT.search(encoded):
             return None
-        return unquote(encoded, encoding=charset, errors="replace") or None
+        try:
+            return unquote(encoded, encoding=charset, errors="strict") or None
+        except UnicodeDecodeError:
+            return None
     return None
 
 
@@ -146,11 +155,11 @@ async def read_capped(request: Request, limit: int, too_large: ApiError) -> byte
     return b"".join(chunks)
 
 
-def _headers_too_large() -> ApiError:
+def _headers_too_large(count: bool) -> ApiError:
+    problem = (f"more than {MAX_PART_HEADERS} headers" if count
+               else f"a header line over {MAX_PART_HEADER_BYTES} bytes (a filename that long?)")
     return ApiError(400, "part_headers_too_large",
-                    f"A part of the multipart body has a header line over "
-                    f"{MAX_PART_HEADER_BYTES} bytes or more than {MAX_PART_HEADERS} headers; "
-                    "a filename that long is kept by no file system, send a shorter one.",
+                    f"A part of the multipart body has {problem}.",
                     {"max_header_bytes": MAX_PART_HEADER_BYTES, "max_headers": MAX_PART_HEADERS})
 
 
@@ -188,7 +197,7 @@ async def _read_multipart(request: Request, limit: int, boundary: bytes | None) 
         raise _incomplete() from exc
     except Exception as exc:  # the parser raises several unrelated types for bad framing
         if isinstance(exc, MultipartParseError) and str(exc).startswith("Maximum header"):
-            raise _headers_too_large() from exc
+            raise _headers_too_large(count="count" in str(exc)) from exc
         raise ApiError(400, "malformed_multipart",
                        f"The multipart body cannot be parsed: {exc}.") from exc
 
