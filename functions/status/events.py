@@ -26,10 +26,8 @@ _MAX_EVENT_ID = 2**63 - 1
 
 
 def _parse_event_id(value: str) -> int:
-    try:
-        parsed = int(value)
-    except ValueError:
-        parsed = -1
+    # Plain ASCII digits only: int() would also take "+5", " 5 " and other scripts' digits.
+    parsed = int(value) if value.isascii() and value.isdigit() and len(value) <= 19 else -1
     # Ids are 64-bit signed database keys; a larger number cannot be one this server sent.
     if not 0 <= parsed <= _MAX_EVENT_ID:
         raise ApiError(422, "invalid_last_event_id",
@@ -76,17 +74,22 @@ async def stream_events(
     request: Request,
     image_id: str | None = Query(None, max_length=64, description="Only this image's changes"),
     task_id: str | None = Query(None, max_length=64, description="Only this task's changes"),
-    after: str | None = Query(None, max_length=20,
+    after: str | None = Query(None, max_length=100,
                               description="Replay changes after this id (as Last-Event-ID)"),
-    last_event_id: str | None = Header(None, max_length=20),
+    last_event_id: str | None = Header(None, max_length=100),
 ) -> StreamingResponse:
     """Status changes as they happen; send Last-Event-ID to first get the ones missed."""
     context = get_context(request)
-    resume = last_event_id if last_event_id is not None else after
-    if resume is not None:
-        after_id = _parse_event_id(resume)
-    else:
-        after_id = await latest_change_id(context.engine)
+    # An empty Last-Event-ID is what a browser sends when it was given no id: none at all.
+    resume = last_event_id or after or None
+    latest = await latest_change_id(context.engine)
+    after_id = latest if resume is None else _parse_event_id(resume)
+    if after_id > latest:
+        # Beyond the newest change: an id from before the history was reset. Replaying from
+        # there would hide every change until the ids catch up, so the client joins anew.
+        logger.info("Last-Event-ID %d is beyond the newest change %d; joining anew",
+                    after_id, latest)
+        after_id, resume = latest, None
 
     selection = StatusFilter(image_id=image_id, task_id=task_id)
     logger.debug("live stream opened after event %d (%s)", after_id, selection)

@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from functions.status.app import create_app
 from kubevision.context import AppContext
-from kubevision.db.tasks import claim_task, finish_task
+from kubevision.db.tasks import claim_task, finish_task, last_status_event_id
 from kubevision.live import publish_status
 from kubevision.settings import Settings
 from tests.conftest import make_settings
@@ -127,10 +128,24 @@ def test_quiet_stream_sends_keep_alive_comments(base_url: str) -> None:
 
 
 # The last two are beyond a 64-bit id: once they broke the stream instead of being refused.
-@pytest.mark.parametrize("value", ["yesterday", "-3", "99999999999999999999",
-                                   "9223372036854775808"])
-def test_bad_last_event_id_gets_422_naming_it(base_url: str, value: str) -> None:
-    with EventStream(f"{base_url}/events", headers={"Last-Event-ID": value}) as stream:
-        status_code = stream.status_code
+@pytest.mark.parametrize("value", [b"yesterday", b"-3", b"99999999999999999999",
+                                   b"9223372036854775808", b"1" * 30, b"+5",
+                                   "\uff11\uff12".encode()])
+def test_bad_last_event_id_gets_422_naming_it(base_url: str, value: bytes) -> None:
+    # Refused before any event is streamed, so an ordinary request reads the answer.
+    response = httpx.get(f"{base_url}/events", headers={"Last-Event-ID": value}, timeout=10)
 
-    assert status_code == 422
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_last_event_id"
+
+
+@pytest.mark.parametrize("value", ["", "9223372036854775807"])
+def test_an_empty_or_unseen_last_event_id_joins_anew_at_the_newest_change(
+    base_url: str, context: AppContext, unique_jpeg: bytes, value: str
+) -> None:
+    _queue(context, unique_jpeg)
+    with EventStream(f"{base_url}/events", headers={"Last-Event-ID": value}) as stream:
+        ready = stream.next_of("ready")
+
+    with context.engine.connect() as connection:
+        assert int(str(ready.id)) == last_status_event_id(connection)
