@@ -20,6 +20,7 @@ from kombu.exceptions import OperationalError
 
 from kubevision.clock import utcnow
 from kubevision.context import AppContext
+from kubevision.db.received_events import forget_received_events
 from kubevision.db.tasks import expired_leases, mark_dispatched, release_expired, stale_queued
 from kubevision.queue import publish_process
 
@@ -29,8 +30,10 @@ logger = logging.getLogger(__name__)
 # still undispatched after this long lost its event on the way.
 UNDISPATCHED_GRACE = timedelta(seconds=15)
 # Celery results live a day (`result_expires`); Redis drops them by itself, the file and
-# database back ends only when asked.
+# database back ends only when asked. The bridge's record of events it has queued is kept
+# as long: the Broker's retries of one event end within minutes.
 RESULTS_CLEANUP_INTERVAL_S = 3600.0
+RECEIVED_EVENTS_KEPT = timedelta(days=1)
 
 
 @dataclass
@@ -72,9 +75,14 @@ def reap_once(context: AppContext, celery: Celery) -> ReapReport:
     return report
 
 
-def remove_expired_results(celery: Celery) -> None:
-    """Delete Celery results older than `result_expires` from back ends that keep them."""
+def remove_expired_results(context: AppContext, celery: Celery) -> None:
+    """Delete Celery results older than `result_expires` from back ends that keep them, and
+    the bridge's records of events older than :data:`RECEIVED_EVENTS_KEPT`."""
     celery.backend.cleanup()
+    with context.engine.begin() as connection:
+        forgotten = forget_received_events(connection, utcnow() - RECEIVED_EVENTS_KEPT)
+    if forgotten:
+        logger.info("forgot %d received events older than %s", forgotten, RECEIVED_EVENTS_KEPT)
 
 
 class ReaperThread(threading.Thread):
@@ -99,7 +107,7 @@ class ReaperThread(threading.Thread):
                 continue
             cleaned_at = time.monotonic()
             try:
-                remove_expired_results(self.celery)
+                remove_expired_results(self.context, self.celery)
             except Exception:
                 logger.exception("expired Celery results not removed; trying again in an hour")
 
