@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
+import pytest
 from PIL import Image
 from skimage import data as skdata
 
@@ -35,3 +38,12 @@ def test_a_client_sees_its_task_queued_processing_and_done(system: LocalSystem) 
                 break
 
     assert states == ["queued", "processing", "done"]
+
+
+def test_following_a_quiet_stream_ends_at_the_callers_deadline(system: LocalSystem) -> None:
+    with httpx.Client(base_url=system.plan.url("gateway"), timeout=60) as client:
+        start = latest_event_id(client)
+        quiet = status_events(client, after=start, deadline=time.monotonic() + 1)
+
+        with pytest.raises(httpx.ReadTimeout):
+            next(quiet)
