@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from kubevision.modelstore.cli import app as models_app
-from kubevision.settings import load_settings
+from kubevision.settings import Settings
+from kubevision.settings import load_settings as _load_settings
 
 app = typer.Typer(help="KubeVision: upload images, run ONNX models on them, follow the results.",
                   no_args_is_help=True, add_completion=False)
 console = Console(stderr=True, soft_wrap=True)
+
+def load_settings() -> Settings:
+    """The settings, or one line per bad value naming its variable, and exit code 2."""
+    try:
+        return _load_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            variable = "KV_" + "__".join(str(part) for part in error["loc"]).upper()
+            console.print(f"[red]{escape(variable)}={escape(repr(error.get('input')))}: "
+                          f"{escape(error['msg'])}[/]")
+        raise typer.Exit(2) from None
+
 
 _APPS = {
     "upload": "functions.upload.app:app",
@@ -91,13 +106,16 @@ def up(
     worker_health_port: Annotated[int, typer.Option(help="Worker health port")] = 8090,
 ) -> None:
     """Run the whole system on this machine until Ctrl-C."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
     from kubevision.local import plan, start
     from kubevision.logs import configure_logging
 
     settings = load_settings()
     configure_logging(settings.log_level)
+    # This process only asks each part for /readyz; a log line per question is noise.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     system_plan = plan(host, port, split, worker_health_port)
-    system = start(settings, system_plan)
     stopping = False
 
     def _stop(*_: Any) -> None:
@@ -107,21 +125,43 @@ def up(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
-        system.wait_ready(timeout_s=180)
-        for name in system_plan.ports:
-            console.print(f"[green]{name}[/] ready on {system_plan.url(name)}")
-        console.print("KubeVision is up; Ctrl-C stops it.")
+        system = start(settings, system_plan)
+    except ArgumentError:
+        _fail("KV_DATABASE_URL cannot be read as a database URL; expected one like "
+              "postgresql://user@host:5432/kubevision, or leave it unset for SQLite")
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        _fail(f"the database does not answer: {reason}")
+    except OSError as exc:
+        _fail(f"cannot start: {exc}")
+    except RuntimeError as exc:  # StartError: a port taken
+        _fail(str(exc))
+
+    failed = False
+    try:
+        system.wait_ready(timeout_s=180, stopping=lambda: stopping)
+        if not stopping:
+            for name in system_plan.ports:
+                console.print(f"[green]{name}[/] ready on {system_plan.url(name)}")
+            console.print("KubeVision is up; Ctrl-C stops it.")
         while not stopping:
             for name, process in system.processes.items():
                 if process.poll() is not None:
-                    console.print(f"[red]{name} exited with code {process.returncode}[/]")
-                    stopping = True
+                    console.print(f"[red]{name} exited with code {process.returncode}; "
+                                  "stopping the rest[/]")
+                    stopping = failed = True
             time.sleep(0.5)
     except (TimeoutError, RuntimeError) as exc:
         console.print(f"[red]{escape(str(exc))}[/]")
-        system.stop()
-        raise typer.Exit(1) from exc
+        failed = True
     system.stop()
+    if failed:
+        raise typer.Exit(1)
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"[red]{escape(message)}[/]")
+    raise typer.Exit(1)
 
 
 @app.command()

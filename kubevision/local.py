@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,10 @@ from kubevision.settings import Settings
 logger = logging.getLogger(__name__)
 
 SERVICES = ("upload", "process", "status", "bridge")
+
+
+class StartError(RuntimeError):
+    """The system cannot start, for a reason waiting will not change."""
 
 
 @dataclass
@@ -79,19 +85,23 @@ class LocalSystem:
                 process.kill()
                 process.wait()
 
-    def wait_ready(self, timeout_s: float) -> None:
-        """Block until every service answers /readyz; raise naming the one that did not."""
+    def wait_ready(self, timeout_s: float, stopping: Callable[[], bool] = lambda: False) -> None:
+        """Block until every service answers /readyz; raise naming the one that did not.
+        Returns early, not ready, once `stopping()` says so."""
         targets = {name: f"{self.plan.url(name)}/readyz" for name in self.plan.ports}
         targets["worker"] = f"http://{self.plan.host}:{self.plan.worker_health_port}/readyz"
         deadline = time.monotonic() + timeout_s
         for name, url in targets.items():
-            while True:
+            while not stopping():
                 self._check_alive()
                 try:
-                    if httpx.get(url, timeout=2).status_code == 200:
-                        break
+                    answer = httpx.get(url, timeout=2)
                 except httpx.HTTPError:
-                    pass
+                    answer = None
+                if answer is not None and answer.status_code == 200:
+                    break
+                if answer is not None and name == "worker":
+                    _raise_on_startup_error(answer)
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{name} not ready at {url} after {timeout_s} s")
                 time.sleep(0.2)
@@ -100,6 +110,34 @@ class LocalSystem:
         for name, process in self.processes.items():
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited with code {process.returncode}")
+
+
+def _raise_on_startup_error(answer: httpx.Response) -> None:
+    # The worker loads its models once, at start: a failure there stays until it is fixed.
+    try:
+        reason = answer.json().get("startup_error")
+    except ValueError:
+        return
+    if reason:
+        raise StartError(f"worker cannot start: {reason}")
+
+
+def check_ports_free(system_plan: Plan) -> None:
+    """Raise StartError naming the first port of the plan that something else listens on.
+
+    Without this, a second system on the same ports would find the first one's services
+    answering and report itself ready.
+    """
+    ports = {**system_plan.ports, "worker health": system_plan.worker_health_port}
+    for name, port in ports.items():
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((system_plan.host, port))
+            except OSError as exc:
+                raise StartError(f"port {port} on {system_plan.host} ({name}) is not free: "
+                                 f"{exc.strerror}; choose others with --port and "
+                                 "--worker-health-port") from exc
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -117,6 +155,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
 def start(settings: Settings, system_plan: Plan, log_dir: Path | None = None,
           extra_env: dict[str, str] | None = None) -> LocalSystem:
     """Migrate the database, then start the services, the bridge and one worker."""
+    check_ports_free(system_plan)
     context = AppContext.create(settings)
     upgrade_database(context.engine)
     context.close()

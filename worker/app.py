@@ -56,9 +56,10 @@ def readiness(worker: ProcessingWorker) -> dict[str, str]:
 
 
 def describe(worker: ProcessingWorker) -> dict[str, object]:
-    """What /readyz reports beside the checks: the provider in use and the loaded models."""
+    """What /readyz reports beside the checks: the provider in use, the loaded models, and
+    why the worker could not start (null while it is starting or once it has)."""
     return {"worker": worker.name, "provider": worker.models.provider,
-            "models": worker.models.describe()}
+            "models": worker.models.describe(), "startup_error": worker.startup_error}
 
 
 def run_worker(settings: Settings) -> None:
