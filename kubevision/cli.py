@@ -189,6 +189,11 @@ def backup(
     """Back up the metadata and the blobs (only those DEST lacks) as a new snapshot."""
     from kubevision.backup.run import create_backup
 
+    settings = load_settings()
+    sqlite_file = settings.data_dir / "kubevision.db"
+    if settings.database_url is None and not sqlite_file.exists():
+        # Opening it would make an empty system there, and back that up.
+        _fail(f"backup failed: no KubeVision database at {sqlite_file}; is KV_DATA_DIR right?")
     _run_backup_command("backup failed", lambda context, repository:
                         create_backup(context, repository), dest)
 
@@ -202,6 +207,8 @@ def restore(
     """Restore a snapshot into an EMPTY system; refuses a damaged backup or a used target."""
     from kubevision.backup.run import restore_backup
 
+    if "://" not in src and not Path(src).is_dir():
+        _fail(f"restore refused: there is no backup folder at {src}")
     _run_backup_command("restore refused", lambda context, repository:
                         restore_backup(context, repository, snapshot), src)
 
@@ -209,6 +216,8 @@ def restore(
 def _run_backup_command(failure: str, action: Callable[[Any, Any], Any], location: str) -> None:
     """Run a backup or restore against the configured system; print its report as JSON, or
     the reason it could not run (exit code 1)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from kubevision.backup import BackupError
     from kubevision.backup.repository import open_repository
     from kubevision.context import AppContext
@@ -219,7 +228,7 @@ def _run_backup_command(failure: str, action: Callable[[Any, Any], Any], locatio
     context = AppContext.create(settings)
     try:
         report = action(context, open_repository(location, settings.blob))
-    except BackupError as exc:
+    except (BackupError, OSError, BotoCoreError, ClientError) as exc:
         console.print(f"[red]{failure}: {escape(str(exc))}[/]")
         raise typer.Exit(1) from exc
     finally:

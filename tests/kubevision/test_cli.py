@@ -91,3 +91,38 @@ def test_a_part_that_dies_stops_the_rest_and_the_exit_code_says_so(
     assert "worker exited with code -9" in rest
     assert not [child for child in children if child.is_running() and
                 child.status() != psutil.STATUS_ZOMBIE]
+
+
+def _kubevision(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kubevision", *args], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_backup_of_a_folder_without_a_system_says_so_and_creates_nothing(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    env = _env(tmp_path, model_dir, KV_DATA_DIR=str(tmp_path / "mistyped"))
+
+    finished = _kubevision(env, "backup", str(tmp_path / "backups"))
+
+    assert finished.returncode == 1
+    assert "no KubeVision database at" in finished.stderr
+    assert not (tmp_path / "mistyped").exists() and not (tmp_path / "backups").exists()
+
+
+def test_restore_from_a_missing_folder_says_there_is_none(tmp_path: Path, model_dir: Path) -> None:
+    finished = _kubevision(_env(tmp_path, model_dir), "restore", str(tmp_path / "nowhere"))
+
+    assert finished.returncode == 1
+    assert "there is no backup folder at" in finished.stderr
+
+
+def test_backup_into_a_file_fails_in_one_line(tmp_path: Path, model_dir: Path) -> None:
+    env = _env(tmp_path, model_dir)
+    assert _kubevision(env, "migrate").returncode == 0
+    (tmp_path / "a-file").write_text("not a folder")
+
+    finished = _kubevision(env, "backup", str(tmp_path / "a-file"))
+
+    assert finished.returncode == 1
+    assert "backup failed:" in finished.stderr and "Traceback" not in finished.stderr
