@@ -24,6 +24,7 @@ app = typer.Typer(help="KubeVision: upload images, run ONNX models on them, foll
                   no_args_is_help=True, add_completion=False)
 console = Console(stderr=True, soft_wrap=True)
 
+
 def load_settings() -> Settings:
     """The settings, or one line per bad value naming its variable, and exit code 2."""
     try:
@@ -108,7 +109,7 @@ def up(
     """Run the whole system on this machine until Ctrl-C."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from kubevision.local import plan, start
+    from kubevision.local import StartError, plan, start
     from kubevision.logs import configure_logging
 
     settings = load_settings()
@@ -134,7 +135,7 @@ def up(
         _fail(f"the database does not answer: {reason}")
     except OSError as exc:
         _fail(f"cannot start: {exc}")
-    except RuntimeError as exc:  # StartError: a port taken
+    except StartError as exc:
         _fail(str(exc))
 
     failed = False
@@ -190,11 +191,11 @@ def backup(
     from kubevision.backup.run import create_backup
 
     settings = load_settings()
-    sqlite_file = settings.data_dir / "kubevision.db"
-    if settings.database_url is None and not sqlite_file.exists():
+    if settings.database_url is None and not settings.sqlite_file.exists():
         # Opening it would make an empty system there, and back that up.
-        _fail(f"backup failed: no KubeVision database at {sqlite_file}; is KV_DATA_DIR right?")
-    _run_backup_command("backup failed", lambda context, repository:
+        _fail(f"backup failed: no KubeVision database at {settings.sqlite_file}; "
+              "is KV_DATA_DIR right?")
+    _run_backup_command(settings, "backup failed", lambda context, repository:
                         create_backup(context, repository), dest)
 
 
@@ -209,11 +210,12 @@ def restore(
 
     if "://" not in src and not Path(src).is_dir():
         _fail(f"restore refused: there is no backup folder at {src}")
-    _run_backup_command("restore refused", lambda context, repository:
+    _run_backup_command(load_settings(), "restore refused", lambda context, repository:
                         restore_backup(context, repository, snapshot), src)
 
 
-def _run_backup_command(failure: str, action: Callable[[Any, Any], Any], location: str) -> None:
+def _run_backup_command(settings: Settings, failure: str, action: Callable[[Any, Any], Any],
+                        location: str) -> None:
     """Run a backup or restore against the configured system; print its report as JSON, or
     the reason it could not run (exit code 1)."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -223,7 +225,6 @@ def _run_backup_command(failure: str, action: Callable[[Any, Any], Any], locatio
     from kubevision.context import AppContext
     from kubevision.logs import configure_logging
 
-    settings = load_settings()
     configure_logging(settings.log_level)
     context = AppContext.create(settings)
     try:

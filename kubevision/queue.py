@@ -7,6 +7,7 @@ confirm, and a message whose task is given up is dead-lettered to ``kubevision.d
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from celery import Celery
 from kombu import Exchange, Queue
@@ -55,8 +56,9 @@ def _transport_options(settings: Settings) -> dict[str, object]:
 def create_celery(settings: Settings) -> Celery:
     """A Celery app configured from the settings; no tasks are registered here."""
     backend = settings.resolved_result_backend_url
-    if backend == f"file://{settings.results_folder}":
-        settings.results_folder.mkdir(parents=True, exist_ok=True)
+    if backend.startswith("file://"):
+        # Celery's file back end refuses a folder that does not exist yet.
+        Path(backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
     app = Celery("kubevision", broker=settings.resolved_broker_url, backend=backend)
     app.conf.update(
         task_default_queue=settings.queue,

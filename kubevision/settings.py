@@ -162,7 +162,12 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'kubevision.db'}"
+        return self.database_url or f"sqlite:///{self.sqlite_file}"
+
+    @property
+    def sqlite_file(self) -> Path:
+        """The embedded database, used when no database URL is set."""
+        return (self.data_dir / "kubevision.db").resolve()
 
     @property
     def resolved_blob_dir(self) -> Path:

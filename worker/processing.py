@@ -103,7 +103,7 @@ class ProcessingWorker:
         try:
             if self.settings.fault_task_delay_s:
                 time.sleep(self.settings.fault_task_delay_s)
-            image = self._load_image(lease, lease.image_id)
+            image = self._load_image(lease.image_id)
             options = {name: TaskOptions(**opts) for name, opts in lease.options.items()}
             results = self.models.run(image, list(lease.models), options)
         except ImageDeleted:
@@ -139,7 +139,7 @@ class ProcessingWorker:
         logger.info("task %s done on attempt %d (%s)", lease.task_id, lease.attempt, provider)
         return {"task_id": lease.task_id, "state": "done"}
 
-    def _load_image(self, lease: Lease, image_id: str) -> Image.Image:
+    def _load_image(self, image_id: str) -> Image.Image:
         data = fetch_image_bytes(self.context, image_id)
         try:
             decoded = Image.open(io.BytesIO(data))

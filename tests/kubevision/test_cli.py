@@ -23,16 +23,19 @@ def _env(tmp_path: Path, model_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def _up_args(port: int) -> list[str]:
-    return [sys.executable, "-m", "kubevision", "up", "--port", str(port),
-            "--worker-health-port", str(free_port())]
+    return ["up", "--port", str(port), "--worker-health-port", str(free_port())]
+
+
+def _kubevision(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kubevision", *args], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_bad_settings_are_named_one_line_each(tmp_path: Path, model_dir: Path) -> None:
     env = _env(tmp_path, model_dir, KV_LIMITS__MAX_UPLOAD_BYTES="-1",
                KV_BLOB__BACKEND="nonsense")
 
-    finished = subprocess.run(_up_args(free_port()), env=env, capture_output=True, text=True,
-                              timeout=120, check=False)
+    finished = _kubevision(env, *_up_args(free_port()))
 
     assert finished.returncode == 2
     assert "KV_LIMITS__MAX_UPLOAD_BYTES='-1'" in finished.stderr
@@ -46,8 +49,7 @@ def test_a_taken_port_is_named_and_nothing_starts(tmp_path: Path, model_dir: Pat
         taken.listen()
         port = taken.getsockname()[1]
 
-        finished = subprocess.run(_up_args(port), env=_env(tmp_path, model_dir),
-                                  capture_output=True, text=True, timeout=120, check=False)
+        finished = _kubevision(_env(tmp_path, model_dir), *_up_args(port))
 
     assert finished.returncode == 1
     assert f"port {port} on 127.0.0.1 (gateway) is not free" in finished.stderr
@@ -57,8 +59,7 @@ def test_a_taken_port_is_named_and_nothing_starts(tmp_path: Path, model_dir: Pat
 def test_missing_models_stop_the_start_with_the_workers_reason(
     tmp_path: Path, model_dir: Path
 ) -> None:
-    finished = subprocess.run(_up_args(free_port()), env=_env(tmp_path, tmp_path / "no-models"),
-                              capture_output=True, text=True, timeout=150, check=False)
+    finished = _kubevision(_env(tmp_path, tmp_path / "no-models"), *_up_args(free_port()))
 
     assert finished.returncode == 1
     assert "worker cannot start: model 'efficientnet-lite0' is not built" in finished.stderr
@@ -67,7 +68,8 @@ def test_missing_models_stop_the_start_with_the_workers_reason(
 def test_a_part_that_dies_stops_the_rest_and_the_exit_code_says_so(
     tmp_path: Path, model_dir: Path
 ) -> None:
-    up = subprocess.Popen(_up_args(free_port()), env=_env(tmp_path, model_dir),
+    up = subprocess.Popen([sys.executable, "-m", "kubevision", *_up_args(free_port())],
+                          env=_env(tmp_path, model_dir),
                           stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         assert up.stderr is not None
@@ -92,10 +94,6 @@ def test_a_part_that_dies_stops_the_rest_and_the_exit_code_says_so(
     assert not [child for child in children if child.is_running() and
                 child.status() != psutil.STATUS_ZOMBIE]
 
-
-def _kubevision(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kubevision", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_backup_of_a_folder_without_a_system_says_so_and_creates_nothing(

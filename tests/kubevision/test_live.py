@@ -4,6 +4,7 @@ and the one reader per process that every live stream shares (StatusHub)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from contextlib import aclosing
 
 import pytest
@@ -14,7 +15,6 @@ from kubevision.live import (
     GapWatch,
     StatusFilter,
     StatusHub,
-    Subscription,
     follow_status,
     latest_change_id,
 )
@@ -89,27 +89,45 @@ async def _states(hub: StatusHub, after_id: int, task_id: str, count: int) -> li
     return states
 
 
-async def _ended(subscription: Subscription) -> None:
-    while not subscription.ended:
-        await asyncio.sleep(0.01)
+async def _until(condition: Callable[[], bool]) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), 10)
 
 
-async def _subscribed(hub: StatusHub, count: int) -> None:
-    while hub.subscriber_count < count:
-        await asyncio.sleep(0.01)
+async def _following(hub: StatusHub, after_id: int, task_id: str,
+                     count: int) -> asyncio.Task[list[str]]:
+    """A stream reading `count` changes of the task in the background, once it has joined."""
+    joined = hub.subscriber_count + 1
+    follower = asyncio.create_task(_states(hub, after_id, task_id, count))
+    await _until(lambda: hub.subscriber_count >= joined)
+    return follower
+
+
+@pytest.fixture()
+def hub(context: AppContext) -> StatusHub:
+    return StatusHub(context.engine, context.settings.redis_url, LIVE)
+
+
+@pytest.fixture()
+def task(context: AppContext, unique_jpeg: bytes) -> tuple[str, str]:
+    """An image and a task of it: (image id, task id)."""
+    return make_task(context, unique_jpeg)
 
 
 @pytest.mark.anyio
 async def test_twenty_streams_get_every_change_in_order_from_one_reader(
-    context: AppContext, unique_jpeg: bytes
+    context: AppContext, hub: StatusHub, task: tuple[str, str]
 ) -> None:
-    hub = StatusHub(context.engine, context.settings.redis_url, LIVE)
-    image_id, task_id = make_task(context, unique_jpeg)
+    image_id, task_id = task
     start = await latest_change_id(context.engine)
+    # Started together, so that they join the hub at the same moment.
     followers = [asyncio.create_task(_states(hub, start, task_id, 3)) for _ in range(20)]
-    await asyncio.wait_for(_subscribed(hub, 20), 10)
-    readers = [task for task in asyncio.all_tasks()
-               if task.get_coro().__qualname__ == "StatusHub._read_changes"]
+    await _until(lambda: hub.subscriber_count == 20)
+    readers = [running for running in asyncio.all_tasks()
+               if running.get_coro().__qualname__ == "StatusHub._read_changes"]
 
     for state in ("processing", "failed", "queued"):
         _record(context, image_id, task_id, state)
@@ -122,18 +140,15 @@ async def test_twenty_streams_get_every_change_in_order_from_one_reader(
 
 @pytest.mark.anyio
 async def test_a_stream_from_an_older_id_gets_the_table_first_then_live_changes(
-    context: AppContext, unique_jpeg: bytes
+    context: AppContext, hub: StatusHub, task: tuple[str, str]
 ) -> None:
-    hub = StatusHub(context.engine, context.settings.redis_url, LIVE)
-    image_id, task_id = make_task(context, unique_jpeg)
+    image_id, task_id = task
     before = await latest_change_id(context.engine)
     _record(context, image_id, task_id, "processing")
     # An earlier stream has the hub reading already, past the change above.
-    other = asyncio.create_task(_states(hub, before, "no-such-task", 1))
-    await asyncio.wait_for(_subscribed(hub, 1), 10)
+    other = await _following(hub, before, "no-such-task", 1)
 
-    late = asyncio.create_task(_states(hub, before, task_id, 2))
-    await asyncio.wait_for(_subscribed(hub, 2), 10)
+    late = await _following(hub, before, task_id, 2)
     _record(context, image_id, task_id, "done")
     states = await asyncio.wait_for(late, 20)
     other.cancel()
@@ -143,15 +158,12 @@ async def test_a_stream_from_an_older_id_gets_the_table_first_then_live_changes(
 
 @pytest.mark.anyio
 async def test_the_reader_stops_with_its_last_stream_and_starts_with_the_next(
-    context: AppContext, unique_jpeg: bytes
+    context: AppContext, hub: StatusHub, task: tuple[str, str]
 ) -> None:
-    hub = StatusHub(context.engine, context.settings.redis_url, LIVE)
-    image_id, task_id = make_task(context, unique_jpeg)
+    image_id, task_id = task
 
     for state in ("processing", "done"):
-        start = await latest_change_id(context.engine)
-        follower = asyncio.create_task(_states(hub, start, task_id, 1))
-        await asyncio.wait_for(_subscribed(hub, 1), 10)
+        follower = await _following(hub, await latest_change_id(context.engine), task_id, 1)
         assert hub.reading
         _record(context, image_id, task_id, state)
         assert await asyncio.wait_for(follower, 20) == [state]
@@ -160,15 +172,15 @@ async def test_the_reader_stops_with_its_last_stream_and_starts_with_the_next(
 
 @pytest.mark.anyio
 async def test_a_stream_that_falls_too_far_behind_is_ended(
-    context: AppContext, unique_jpeg: bytes
+    context: AppContext, task: tuple[str, str]
 ) -> None:
+    image_id, task_id = task
     hub = StatusHub(context.engine, context.settings.redis_url, LIVE, queue_limit=2)
-    image_id, task_id = make_task(context, unique_jpeg)
     subscription = await hub.subscribe()
 
     for state in ("processing", "failed", "queued"):
         _record(context, image_id, task_id, state)
-    await asyncio.wait_for(_ended(subscription), 10)
+    await _until(lambda: subscription.ended)
     kept = [await subscription.next(0.1) for _ in range(3)]
     hub.unsubscribe(subscription)
 
